@@ -1,0 +1,165 @@
+//! The one table of errors herald answers with: each kind has a Backendless-style numeric code,
+//! an HTTP status and a summary. The README's error table is checked against [`ErrorKind::ALL`].
+
+use std::fmt;
+
+/// Every error herald can answer a client with.
+///
+/// 5003, 5007, 5030 and 5040 are Backendless's own codes (reference §1.5, §3); the 9xxx codes are
+/// herald's. A code, once published, never changes meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    InvalidRepeatExpiresAt,
+    PublishNotPermitted,
+    InvalidPublishAt,
+    CannotCancel,
+    UnknownApplication,
+    InvalidApiKey,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    MalformedJson,
+    BodyNotAnObject,
+    MissingMessage,
+    InvalidChannelName,
+    InvalidField,
+    InvalidRepeatEvery,
+    PushNotSupported,
+    UnknownSubscription,
+    SelectorNotSupported,
+    RouteNotFound,
+    MethodNotAllowed,
+    QueueUnavailable,
+    StoreUnavailable,
+    Internal,
+}
+
+impl ErrorKind {
+    /// Every kind, in table order (used to render and check the README's table).
+    pub const ALL: [ErrorKind; 22] = [
+        ErrorKind::InvalidRepeatExpiresAt,
+        ErrorKind::PublishNotPermitted,
+        ErrorKind::InvalidPublishAt,
+        ErrorKind::CannotCancel,
+        ErrorKind::UnknownApplication,
+        ErrorKind::InvalidApiKey,
+        ErrorKind::UnsupportedMediaType,
+        ErrorKind::PayloadTooLarge,
+        ErrorKind::MalformedJson,
+        ErrorKind::BodyNotAnObject,
+        ErrorKind::MissingMessage,
+        ErrorKind::InvalidChannelName,
+        ErrorKind::InvalidField,
+        ErrorKind::InvalidRepeatEvery,
+        ErrorKind::PushNotSupported,
+        ErrorKind::UnknownSubscription,
+        ErrorKind::SelectorNotSupported,
+        ErrorKind::RouteNotFound,
+        ErrorKind::MethodNotAllowed,
+        ErrorKind::QueueUnavailable,
+        ErrorKind::StoreUnavailable,
+        ErrorKind::Internal,
+    ];
+
+    /// The table: (Backendless-style code, HTTP status, summary).
+    const fn entry(self) -> (u32, u16, &'static str) {
+        use ErrorKind::*;
+        match self {
+            InvalidRepeatExpiresAt => (5003, 400, "invalid repeatExpiresAt"),
+            PublishNotPermitted => (5007, 403, "no permission to publish"),
+            InvalidPublishAt => (5030, 400, "invalid publishAt"),
+            CannotCancel => (5040, 400, "message already cancelled, finished or unknown"),
+            UnknownApplication => (9001, 401, "unknown application id"),
+            InvalidApiKey => (9002, 401, "wrong API key for the application"),
+            UnsupportedMediaType => (9003, 415, "Content-Type must be application/json"),
+            PayloadTooLarge => (9004, 413, "request body over the size limit"),
+            MalformedJson => (9005, 400, "request body is not valid JSON"),
+            BodyNotAnObject => (9006, 400, "request body must be a JSON object"),
+            MissingMessage => (9007, 400, "the message field is missing"),
+            InvalidChannelName => (9010, 400, "channel name empty, too long or holding '/'"),
+            InvalidField => (9011, 400, "a field has the wrong type"),
+            InvalidRepeatEvery => (9012, 400, "repeatEvery must be a whole number of seconds >= 1"),
+            PushNotSupported => (9013, 400, "push-only publishing is not supported"),
+            UnknownSubscription => (9020, 404, "unknown or expired subscription"),
+            SelectorNotSupported => (9021, 400, "selectors are not supported yet"),
+            RouteNotFound => (9030, 404, "no such route"),
+            MethodNotAllowed => (9031, 405, "method not allowed on this route"),
+            QueueUnavailable => (9503, 503, "message queue unavailable, retry later"),
+            StoreUnavailable => (9504, 503, "state store unavailable, retry later"),
+            Internal => (9500, 500, "internal error"),
+        }
+    }
+
+    pub const fn code(self) -> u32 {
+        self.entry().0
+    }
+
+    pub const fn http_status(self) -> u16 {
+        self.entry().1
+    }
+
+    pub const fn summary(self) -> &'static str {
+        self.entry().2
+    }
+}
+
+/// An error answered to a client: a kind from the table and a message for humans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The error with the kind's summary as its message.
+    pub fn of(kind: ErrorKind) -> Self {
+        Self::new(kind, kind.summary())
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.kind.code())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique() {
+        let codes: HashSet<u32> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(codes.len(), ErrorKind::ALL.len());
+    }
+
+    #[test]
+    fn only_server_side_kinds_answer_5xx() {
+        for kind in ErrorKind::ALL {
+            let server_side = matches!(
+                kind,
+                ErrorKind::QueueUnavailable | ErrorKind::StoreUnavailable | ErrorKind::Internal
+            );
+            assert_eq!(kind.http_status() >= 500, server_side, "{kind:?}");
+            assert_ne!(kind.http_status(), 502, "the JS SDK hides a 502's body");
+        }
+    }
+
+    #[test]
+    fn readme_lists_every_code() {
+        let readme = include_str!("../../../README.md");
+        for kind in ErrorKind::ALL {
+            let row = format!("| {} | {} |", kind.code(), kind.http_status());
+            assert!(readme.contains(&row), "README error table lacks `{row}`");
+        }
+    }
+}

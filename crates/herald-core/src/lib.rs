@@ -1,0 +1,24 @@
+//! Domain types and rules of herald, with no I/O.
+//!
+//! A publish request enters as raw JSON and is parsed once into typed values that cannot be
+//! invalid past the boundary: [`channel::ChannelName`], [`publish::PublishRequest`] with its
+//! [`schedule::Schedule`] and [`headers::Headers`]. Ingest wraps an accepted request in a versioned
+//! [`envelope::Envelope`] for the queue; the dispatcher turns the envelope into what subscribers
+//! read ([`delivered::PolledMessage`]). [`status::MessageStatus`] is what the status API reports, and
+//! [`error::ErrorKind`] is the one table of error codes and HTTP statuses herald answers with.
+
+pub mod channel;
+pub mod delivered;
+pub mod envelope;
+pub mod error;
+pub mod headers;
+pub mod ids;
+pub mod publish;
+pub mod schedule;
+pub mod status;
+
+pub use channel::ChannelName;
+pub use envelope::Envelope;
+pub use error::{ApiError, ErrorKind};
+pub use ids::{MessageId, OccurrenceId, SubscriptionId};
+pub use status::MessageStatus;

@@ -1,0 +1,1 @@
+//! The herald dispatcher: consumes the dispatch route and delivers to subscribers.

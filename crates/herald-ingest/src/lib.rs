@@ -1,0 +1,1 @@
+//! The herald REST API: publish, status, cancel, polling subscriptions and app info.
