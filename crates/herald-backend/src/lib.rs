@@ -1,1 +1,18 @@
-//! The queue and store seams of herald and their RabbitMQ, Redis and in-memory implementations.
+//! The seams between herald's roles and the outside world, each with two implementations.
+//!
+//! - [`queue`]: RabbitMQ ([`queue::rabbit`]) or in-memory ([`queue::memory`]). Ingest and the
+//!   scheduler publish envelopes with the broker's confirm; the dispatcher and the scheduler
+//!   consume them and acknowledge after their work.
+//! - [`store`]: Redis or in-memory. [`store::status`] holds message status records,
+//!   [`store::inbox`] the polling inboxes. Redis state changes go through the Lua scripts in
+//!   `src/lua/`, one per transition.
+//! - [`backends::Backends`] picks the implementations once, from configuration.
+
+pub mod backends;
+pub mod error;
+pub mod metrics;
+pub mod queue;
+pub mod store;
+
+pub use backends::Backends;
+pub use error::{QueueError, StoreError};

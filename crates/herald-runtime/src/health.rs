@@ -1,14 +1,20 @@
-//! Liveness and readiness. A role is ready when every dependency it registered reports ready
+//! Liveness and readiness. A role is ready when every dependency it registered answers its probe
 //! (its RabbitMQ and Redis connections are up) and it is not shutting down.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long one readiness probe may take before it counts as not ready.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Something whose readiness gates the role's: a backend connection.
+#[async_trait::async_trait]
 pub trait ReadinessProbe: Send + Sync {
     /// A short name for the probe's component, shown by `/readyz`.
     fn component(&self) -> &'static str;
-    fn is_ready(&self) -> bool;
+    /// Checks the dependency now (a PING, the connection's state), not from a cached flag.
+    async fn is_ready(&self) -> bool;
 }
 
 /// The readiness of one role.
@@ -34,15 +40,15 @@ impl Health {
     }
 
     /// The components that are not ready (empty when ready).
-    pub fn not_ready(&self) -> Vec<&'static str> {
-        let mut down: Vec<&'static str> = self
-            .probes
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .filter(|p| !p.is_ready())
-            .map(|p| p.component())
-            .collect();
+    pub async fn not_ready(&self) -> Vec<&'static str> {
+        let probes: Vec<Arc<dyn ReadinessProbe>> = self.probes.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut down = Vec::new();
+        for probe in probes {
+            let ready = tokio::time::timeout(PROBE_TIMEOUT, probe.is_ready()).await.unwrap_or(false);
+            if !ready {
+                down.push(probe.component());
+            }
+        }
         if self.stopping.load(Ordering::SeqCst) {
             down.push("shutdown");
         }
@@ -55,23 +61,24 @@ mod tests {
     use super::*;
 
     struct Fixed(&'static str, bool);
+    #[async_trait::async_trait]
     impl ReadinessProbe for Fixed {
         fn component(&self) -> &'static str {
             self.0
         }
-        fn is_ready(&self) -> bool {
+        async fn is_ready(&self) -> bool {
             self.1
         }
     }
 
-    #[test]
-    fn ready_only_when_every_probe_is_and_not_stopping() {
+    #[tokio::test]
+    async fn ready_only_when_every_probe_is_and_not_stopping() {
         let health = Health::new();
         health.register(Arc::new(Fixed("redis", true)));
-        assert!(health.not_ready().is_empty());
+        assert!(health.not_ready().await.is_empty());
         health.register(Arc::new(Fixed("amqp", false)));
-        assert_eq!(health.not_ready(), vec!["amqp"]);
+        assert_eq!(health.not_ready().await, vec!["amqp"]);
         health.set_stopping();
-        assert_eq!(health.not_ready(), vec!["amqp", "shutdown"]);
+        assert_eq!(health.not_ready().await, vec!["amqp", "shutdown"]);
     }
 }

@@ -1,0 +1,85 @@
+//! Chooses and builds the backends once, from configuration: RabbitMQ and Redis when their URLs
+//! are set, the embedded in-memory ones otherwise.
+
+use herald_runtime::{Config, Health};
+use prometheus::Registry;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::StoreError;
+use crate::metrics::QueueMetrics;
+use crate::queue::memory::MemoryQueue;
+use crate::queue::rabbit::{RabbitQueue, RabbitSettings};
+use crate::queue::topology::Topology;
+use crate::queue::Queue;
+use crate::store::inbox::{InboxSettings, InboxStore, MemoryInboxStore, RedisInboxStore};
+use crate::store::keys::Keys;
+use crate::store::redis_conn::RedisConn;
+use crate::store::status::{MemoryStatusStore, RedisStatusStore, StatusStore};
+
+/// The backends of one process, shared by its roles.
+#[derive(Clone)]
+pub struct Backends {
+    pub queue: Arc<dyn Queue>,
+    pub statuses: Arc<dyn StatusStore>,
+    pub inboxes: Arc<dyn InboxStore>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("cannot register backend metrics")]
+    Metrics(#[from] prometheus::Error),
+    #[error("redis.url is invalid")]
+    RedisUrl(#[from] StoreError),
+}
+
+impl Backends {
+    /// Builds the backends `config` names and registers their readiness probes with `health`.
+    /// Connections are opened in the background: the process starts, not ready, while RabbitMQ or
+    /// Redis is down, and becomes ready when they are up.
+    pub fn start(config: &Config, role: &str, registry: &Registry, health: &Health) -> Result<Self, BackendError> {
+        let inbox_settings = InboxSettings {
+            window: Duration::from_secs(config.polling.window_seconds),
+            subscription_ttl: Duration::from_secs(config.polling.subscription_ttl_seconds),
+            cap: config.polling.inbox_cap,
+            dedup_window: Duration::from_secs(config.dispatcher.dedup_window_seconds),
+        };
+        let status_ttl = Duration::from_secs(config.status.ttl_seconds);
+        match (&config.amqp.url, &config.redis.url) {
+            (Some(amqp_url), Some(redis_url)) => {
+                let settings = RabbitSettings {
+                    url: amqp_url.clone(),
+                    topology: Topology::new(&config.amqp.prefix),
+                    publish_channels: config.amqp.publish_channels,
+                    delivery_limit: config.amqp.delivery_limit,
+                    max_backoff: Duration::from_millis(config.amqp.max_reconnect_backoff_ms),
+                    connection_name: format!("herald-{role}"),
+                };
+                let queue = Arc::new(RabbitQueue::start(
+                    settings,
+                    Duration::from_millis(config.amqp.confirm_timeout_ms),
+                    QueueMetrics::register(registry)?,
+                ));
+                health.register(queue.clone());
+                let redis = RedisConn::start(redis_url)?;
+                health.register(Arc::new(redis.clone()));
+                let keys = Keys::new(&config.redis.key_prefix);
+                Ok(Self {
+                    queue,
+                    statuses: Arc::new(RedisStatusStore::new(redis.clone(), keys.clone(), status_ttl)),
+                    inboxes: Arc::new(RedisInboxStore::new(redis, keys, inbox_settings)),
+                })
+            }
+            _ => Ok(Self::in_memory(status_ttl, inbox_settings)),
+        }
+    }
+
+    /// The embedded backends: nothing leaves the process, nothing is kept on disk.
+    pub fn in_memory(status_ttl: Duration, inbox_settings: InboxSettings) -> Self {
+        Self {
+            queue: Arc::new(MemoryQueue::new()),
+            statuses: Arc::new(MemoryStatusStore::new(status_ttl)),
+            inboxes: Arc::new(MemoryInboxStore::new(inbox_settings)),
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! A consumer that survives reconnections: whenever a session is up it opens a channel with the
+//! prefetch limit, consumes the queue and forwards deliveries; when the session drops it waits
+//! for the next one. Unacknowledged deliveries of a dropped connection go back to the queue.
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use lapin::Acker;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, BasicRejectOptions};
+use lapin::types::FieldTable;
+use std::sync::Arc;
+use tokio::sync::{watch, Notify};
+use tokio_util::sync::CancellationToken;
+
+use super::session::Session;
+use crate::error::QueueError;
+use crate::queue::{Delivery, Settle};
+
+pub(super) async fn run(
+    queue: String,
+    prefetch: u16,
+    mut sessions: watch::Receiver<Option<Arc<Session>>>,
+    broken: Arc<Notify>,
+    deliveries: async_channel::Sender<Delivery>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let session = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            session = sessions.wait_for(|s| s.is_some()) => match session {
+                Ok(s) => s.clone().expect("waited for some"),
+                Err(_) => return,
+            },
+        };
+        if let Err(err) = consume_session(&queue, prefetch, &session, &deliveries, &shutdown).await {
+            tracing::warn!(queue = %queue, error = %err, "rabbitmq consumer stopped, resuming after reconnect");
+            broken.notify_one();
+        }
+        if shutdown.is_cancelled() || deliveries.is_closed() {
+            return;
+        }
+        // Wait for this session to be replaced before consuming again.
+        let _ = sessions.wait_for(|s| !s.as_ref().is_some_and(|s| Arc::ptr_eq(s, &session))).await;
+    }
+}
+
+async fn consume_session(
+    queue: &str,
+    prefetch: u16,
+    session: &Session,
+    deliveries: &async_channel::Sender<Delivery>,
+    shutdown: &CancellationToken,
+) -> Result<(), lapin::Error> {
+    let channel = session.connection.create_channel().await?;
+    channel.basic_qos(prefetch, BasicQosOptions::default()).await?;
+    let mut consumer = channel
+        .basic_consume(queue.into(), "".into(), BasicConsumeOptions::default(), FieldTable::default())
+        .await?;
+    loop {
+        let next = tokio::select! {
+            _ = shutdown.cancelled() => {
+                // Stop intake; the channel stays open so in-flight deliveries can still be acked.
+                let _ = channel.basic_cancel(consumer.tag(), Default::default()).await;
+                return Ok(());
+            }
+            next = consumer.next() => next,
+        };
+        match next {
+            Some(Ok(delivery)) => {
+                let settle = Box::new(RabbitSettle { acker: delivery.acker });
+                let item = Delivery::new(delivery.data, delivery.redelivered, settle);
+                if deliveries.send(item).await.is_err() {
+                    return Ok(());
+                }
+            }
+            Some(Err(err)) => return Err(err),
+            None => return Ok(()),
+        }
+    }
+}
+
+struct RabbitSettle {
+    acker: Acker,
+}
+
+#[async_trait]
+impl Settle for RabbitSettle {
+    async fn ack(&self) -> Result<(), QueueError> {
+        self.acker.ack(BasicAckOptions::default()).await?;
+        Ok(())
+    }
+
+    async fn requeue(&self) -> Result<(), QueueError> {
+        let options = BasicNackOptions {
+            requeue: true,
+            ..Default::default()
+        };
+        self.acker.nack(options).await?;
+        Ok(())
+    }
+
+    async fn dead_letter(&self) -> Result<(), QueueError> {
+        self.acker.reject(BasicRejectOptions { requeue: false }).await?;
+        Ok(())
+    }
+}

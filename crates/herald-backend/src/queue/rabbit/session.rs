@@ -1,0 +1,166 @@
+//! One live RabbitMQ connection with its confirm-mode publishing channels, and the supervisor
+//! that keeps one up: it connects, declares the topology, publishes the session to everyone
+//! watching, waits for the connection to break, and starts over with capped exponential backoff.
+
+use futures_util::StreamExt;
+use lapin::options::{ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::{Channel, Connection, ConnectionProperties, Event, ExchangeKind};
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+use tokio_util::sync::CancellationToken;
+
+use super::super::topology::Topology;
+use super::super::Route;
+use crate::metrics::QueueMetrics;
+
+/// What the supervisor needs to know.
+#[derive(Clone)]
+pub struct RabbitSettings {
+    pub url: SecretString,
+    pub topology: Topology,
+    pub publish_channels: usize,
+    pub delivery_limit: u32,
+    pub max_backoff: Duration,
+    pub connection_name: String,
+}
+
+/// A connected session.
+pub struct Session {
+    pub connection: Connection,
+    pub publish_channels: Vec<Channel>,
+}
+
+/// Runs until `shutdown`, keeping `sessions` holding the current session (None while down).
+/// `broken` lets users report a failure the connection's events did not (a dead channel).
+pub async fn supervise(
+    settings: RabbitSettings,
+    sessions: watch::Sender<Option<Arc<Session>>>,
+    broken: Arc<Notify>,
+    metrics: QueueMetrics,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(100);
+    while !shutdown.is_cancelled() {
+        match open(&settings).await {
+            Ok(session) => {
+                tracing::info!(connection = %settings.connection_name, "rabbitmq connected");
+                metrics.connections.inc();
+                metrics.connected.set(1);
+                backoff = Duration::from_millis(100);
+                let mut events = session.connection.events_listener();
+                let session = Arc::new(session);
+                sessions.send_replace(Some(session.clone()));
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = broken.notified() => tracing::warn!("rabbitmq channel failed, reconnecting"),
+                    error = next_error(&mut events) => tracing::warn!(error = %error, "rabbitmq connection lost, reconnecting"),
+                }
+                metrics.connected.set(0);
+                sessions.send_replace(None);
+                if !shutdown.is_cancelled() {
+                    // Best effort: the broker may already be gone.
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(1),
+                        session.connection.close(320, ShortString::from("reconnecting")),
+                    )
+                    .await;
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "cannot connect to rabbitmq");
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(settings.max_backoff);
+            }
+        }
+    }
+}
+
+async fn next_error(events: &mut (impl futures_util::Stream<Item = Event> + Unpin)) -> String {
+    while let Some(event) = events.next().await {
+        if let Event::Error(err) = event {
+            return err.to_string();
+        }
+    }
+    "event stream ended".to_string()
+}
+
+async fn open(settings: &RabbitSettings) -> Result<Session, lapin::Error> {
+    let properties = ConnectionProperties::default().with_connection_name(settings.connection_name.clone().into());
+    let connection = Connection::connect(settings.url.expose_secret(), properties).await?;
+    let setup = connection.create_channel().await?;
+    declare(&setup, settings).await?;
+    let _ = setup.close(200, ShortString::from("declared")).await;
+    let mut publish_channels = Vec::with_capacity(settings.publish_channels);
+    for _ in 0..settings.publish_channels {
+        let channel = connection.create_channel().await?;
+        // Without confirm mode a publish "succeeds" before the broker has the message.
+        channel.confirm_select(ConfirmSelectOptions::default()).await?;
+        publish_channels.push(channel);
+    }
+    Ok(Session {
+        connection,
+        publish_channels,
+    })
+}
+
+/// Declares the topology of `proto/rabbitmq-topology.md`.
+pub async fn declare(channel: &Channel, settings: &RabbitSettings) -> Result<(), lapin::Error> {
+    let topology = &settings.topology;
+    let durable = ExchangeDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    channel
+        .exchange_declare(topology.exchange.as_str().into(), ExchangeKind::Direct, durable, FieldTable::default())
+        .await?;
+    channel
+        .exchange_declare(topology.dead_exchange.as_str().into(), ExchangeKind::Fanout, durable, FieldTable::default())
+        .await?;
+    let queue_options = QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    let mut dead_args = FieldTable::default();
+    dead_args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    channel
+        .queue_declare(topology.dead_queue.as_str().into(), queue_options, dead_args)
+        .await?;
+    channel
+        .queue_bind(
+            topology.dead_queue.as_str().into(),
+            topology.dead_exchange.as_str().into(),
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    for route in Route::ALL {
+        let mut args = FieldTable::default();
+        // Quorum queues replicate and fsync: a confirmed message survives a broker restart.
+        args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+        args.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString(topology.dead_exchange.as_str().into()),
+        );
+        // A message that keeps failing (a crash loop on it) is parked instead of cycling forever.
+        args.insert("x-delivery-limit".into(), AMQPValue::LongInt(settings.delivery_limit as i32));
+        let queue = topology.queue(route);
+        channel.queue_declare(queue.as_str().into(), queue_options, args).await?;
+        channel
+            .queue_bind(
+                queue.as_str().into(),
+                topology.exchange.as_str().into(),
+                route.as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! Polling inboxes in process memory: the same buffer-and-cursor model as Redis, with sequence
+//! numbers standing in for stream ids.
+
+use async_trait::async_trait;
+use herald_core::{ChannelName, OccurrenceId, SubscriptionId};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::{Delivered, InboxSettings, InboxStore, Polled};
+use crate::error::StoreError;
+
+struct Entry {
+    seq: u64,
+    at: Instant,
+    json: String,
+}
+
+#[derive(Default)]
+struct Channel {
+    buffer: VecDeque<Entry>,
+    next_seq: u64,
+    /// subscription -> (cursor: last sequence handed out, expiry)
+    subscriptions: HashMap<SubscriptionId, (u64, Instant)>,
+    delivered: HashMap<OccurrenceId, Instant>,
+}
+
+impl Channel {
+    fn expire(&mut self, now: Instant, settings: &InboxSettings) {
+        self.subscriptions.retain(|_, (_, expires)| *expires > now);
+        self.delivered.retain(|_, expires| *expires > now);
+        while self.buffer.front().is_some_and(|e| now.duration_since(e.at) > settings.window) {
+            self.buffer.pop_front();
+        }
+    }
+}
+
+/// An in-memory [`InboxStore`].
+pub struct MemoryInboxStore {
+    channels: Mutex<HashMap<(String, ChannelName), Channel>>,
+    settings: InboxSettings,
+}
+
+impl MemoryInboxStore {
+    pub fn new(settings: InboxSettings) -> Self {
+        Self {
+            channels: Mutex::default(),
+            settings,
+        }
+    }
+
+    fn with<R>(&self, app: &str, channel: &ChannelName, f: impl FnOnce(&mut Channel, Instant) -> R) -> R {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let key = (app.to_string(), channel.clone());
+        let state = channels.entry(key.clone()).or_default();
+        state.expire(now, &self.settings);
+        let result = f(state, now);
+        if state.subscriptions.is_empty() && state.buffer.is_empty() {
+            channels.remove(&key);
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl InboxStore for MemoryInboxStore {
+    async fn subscribe(&self, app: &str, channel: &ChannelName) -> Result<SubscriptionId, StoreError> {
+        let id = SubscriptionId::new_random();
+        let ttl = self.settings.subscription_ttl;
+        self.with(app, channel, |c, now| {
+            let cursor = c.next_seq;
+            c.subscriptions.insert(id, (cursor, now + ttl));
+        });
+        Ok(id)
+    }
+
+    async fn poll(&self, app: &str, channel: &ChannelName, id: SubscriptionId) -> Result<Option<Vec<String>>, StoreError> {
+        let settings = self.settings;
+        Ok(self.with(app, channel, |c, now| {
+            let (cursor, _) = *c.subscriptions.get(&id)?;
+            let messages: Vec<&Entry> = c.buffer.iter().filter(|e| e.seq >= cursor).take(settings.cap).collect();
+            let next = messages.last().map_or(cursor, |e| e.seq + 1);
+            let out = messages.iter().map(|e| e.json.clone()).collect();
+            c.subscriptions.insert(id, (next, now + settings.subscription_ttl));
+            Some(out)
+        }))
+    }
+
+    async fn deliver(&self, app: &str, channel: &ChannelName, message: Polled<'_>) -> Result<Delivered, StoreError> {
+        let settings = self.settings;
+        Ok(self.with(app, channel, |c, now| {
+            if c.subscriptions.is_empty() {
+                return Delivered::NoSubscribers;
+            }
+            if c.delivered.contains_key(&message.occurrence) {
+                return Delivered::Duplicate;
+            }
+            c.delivered.insert(message.occurrence, now + settings.dedup_window);
+            c.buffer.push_back(Entry {
+                seq: c.next_seq,
+                at: now,
+                json: message.json.to_string(),
+            });
+            c.next_seq += 1;
+            while c.buffer.len() > settings.cap {
+                c.buffer.pop_front();
+            }
+            Delivered::Buffered(c.subscriptions.len() as u64)
+        }))
+    }
+}
+

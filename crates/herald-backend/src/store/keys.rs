@@ -1,0 +1,91 @@
+//! The Redis key layout, written down in `proto/redis-keys.md`. Keys that one script touches
+//! together share a Redis Cluster hash tag (`{...}`), so the same scripts run on Redis Cluster.
+
+use herald_core::{ChannelName, MessageId, OccurrenceId, SubscriptionId};
+
+/// Builds every key under one prefix.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_string(),
+        }
+    }
+
+    /// `<p>:status:{<messageId>}`: hash `s` (status), `k` (delivery kind), `e` (error message).
+    pub fn status(&self, id: MessageId) -> String {
+        format!("{}:status:{{{id}}}", self.prefix)
+    }
+
+    /// The keys of one channel's polling inbox, all tagged `{<app>:<channel>}`.
+    pub fn inbox(&self, app: &str, channel: &ChannelName) -> InboxKeys {
+        InboxKeys {
+            base: format!("{}:inbox:{{{app}:{channel}}}", self.prefix),
+        }
+    }
+
+    /// Every key under the prefix (tests remove their keys with it).
+    pub fn pattern(&self) -> String {
+        format!("{}:*", self.prefix)
+    }
+}
+
+/// The keys of one channel's polling inbox.
+pub struct InboxKeys {
+    base: String,
+}
+
+impl InboxKeys {
+    /// zset: subscription id -> expiry (ms, Redis clock).
+    pub fn subscriptions(&self) -> String {
+        format!("{}:subs", self.base)
+    }
+
+    /// stream: the channel's buffered messages, field `m` = the message as pollers receive it.
+    pub fn buffer(&self) -> String {
+        format!("{}:log", self.base)
+    }
+
+    /// hash: `cursor` = id of the last buffer entry handed to the subscription.
+    pub fn subscription(&self, id: SubscriptionId) -> String {
+        format!("{}:sub:{id}", self.base)
+    }
+
+    /// string with a TTL: present once the occurrence was buffered (drops redeliveries).
+    pub fn delivered(&self, occurrence: OccurrenceId) -> String {
+        format!("{}:seen:{occurrence}", self.base)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash_tag(key: &str) -> &str {
+        let open = key.find('{').unwrap();
+        let close = open + key[open..].find('}').unwrap();
+        &key[open + 1..close]
+    }
+
+    #[test]
+    fn keys_of_one_channel_share_a_hash_tag() {
+        let keys = Keys::new("t1");
+        let channel = ChannelName::parse("news").unwrap();
+        let inbox = keys.inbox("app", &channel);
+        let occurrence = OccurrenceId { message_id: MessageId::new_random(), occurrence: 0 };
+        let tags = [
+            inbox.subscriptions(),
+            inbox.buffer(),
+            inbox.subscription(SubscriptionId::new_random()),
+            inbox.delivered(occurrence),
+        ];
+        for key in &tags {
+            assert!(key.starts_with("t1:inbox:"), "{key}");
+            assert_eq!(hash_tag(key), "app:news", "{key}");
+        }
+    }
+}

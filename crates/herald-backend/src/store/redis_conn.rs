@@ -1,0 +1,75 @@
+//! The shared Redis connection: a multiplexed connection manager (it pipelines concurrent
+//! commands on one socket and reconnects by itself), opened in the background so a role starts,
+//! and reports not ready, while Redis is down.
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use secrecy::{ExposeSecret, SecretString};
+use std::time::Duration;
+use tokio::sync::watch;
+
+use crate::error::StoreError;
+
+/// A lazily connected Redis connection shared by the stores.
+#[derive(Clone)]
+pub struct RedisConn {
+    manager: watch::Receiver<Option<ConnectionManager>>,
+}
+
+impl RedisConn {
+    /// Starts connecting in the background; calls fail with [`StoreError::Unavailable`] until up.
+    pub fn start(url: &SecretString) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url.expose_secret())?;
+        let (tx, manager) = watch::channel(None);
+        tokio::spawn(async move {
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(Duration::from_secs(2)))
+                .set_response_timeout(Some(Duration::from_secs(2)))
+                .set_max_delay(Duration::from_secs(2));
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                match ConnectionManager::new_with_config(client.clone(), config.clone()).await {
+                    Ok(manager) => {
+                        tracing::info!("redis connected");
+                        tx.send_replace(Some(manager));
+                        return;
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "cannot connect to redis");
+                        if tx.is_closed() {
+                            return;
+                        }
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(2));
+                    }
+                }
+            }
+        });
+        Ok(Self { manager })
+    }
+
+    /// A handle for one operation (cheap: it shares the multiplexed socket).
+    pub fn get(&self) -> Result<ConnectionManager, StoreError> {
+        self.manager.borrow().clone().ok_or(StoreError::Unavailable)
+    }
+
+    /// Waits until connected, up to `timeout`.
+    pub async fn wait_connected(&self, timeout: Duration) -> bool {
+        let mut manager = self.manager.clone();
+        let connected = tokio::time::timeout(timeout, manager.wait_for(Option::is_some)).await;
+        matches!(connected, Ok(Ok(_)))
+    }
+}
+
+#[async_trait::async_trait]
+impl herald_runtime::ReadinessProbe for RedisConn {
+    fn component(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn is_ready(&self) -> bool {
+        let Ok(mut conn) = self.get() else {
+            return false;
+        };
+        redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok()
+    }
+}

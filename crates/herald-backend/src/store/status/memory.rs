@@ -1,0 +1,122 @@
+//! Status records in process memory, with the same transitions and TTLs as the Redis store.
+
+use async_trait::async_trait;
+use herald_core::status::{DeliveryKind, MessageStatus, StatusRecord};
+use herald_core::MessageId;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::{Finished, Outcome, StatusStore};
+use crate::error::StoreError;
+
+/// Expired records are swept at most this often, so memory stays bounded by about one TTL of
+/// records without a scan on every call.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+struct Entry {
+    record: StatusRecord,
+    kind: DeliveryKind,
+    expires: Instant,
+}
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<MessageId, Entry>,
+    last_sweep: Option<Instant>,
+}
+
+impl Entries {
+    /// The record of `id` if it has not expired.
+    fn live(&mut self, id: &MessageId) -> Option<&mut Entry> {
+        let now = Instant::now();
+        if self.map.get(id).is_some_and(|e| e.expires <= now) {
+            self.map.remove(id);
+        }
+        self.map.get_mut(id)
+    }
+}
+
+/// An in-memory [`StatusStore`].
+pub struct MemoryStatusStore {
+    entries: Mutex<Entries>,
+    ttl: Duration,
+}
+
+impl MemoryStatusStore {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            entries: Mutex::default(),
+            ttl,
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Entries) -> R) -> R {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if entries.last_sweep.is_none_or(|at| now.duration_since(at) >= SWEEP_EVERY) {
+            entries.map.retain(|_, e| e.expires > now);
+            entries.last_sweep = Some(now);
+        }
+        f(&mut entries)
+    }
+}
+
+#[async_trait]
+impl StatusStore for MemoryStatusStore {
+    async fn create(&self, id: MessageId, kind: DeliveryKind, ttl: Duration) -> Result<(), StoreError> {
+        let entry = Entry {
+            record: StatusRecord {
+                status: MessageStatus::Scheduled,
+                error_message: None,
+            },
+            kind,
+            expires: Instant::now() + ttl,
+        };
+        self.with(|e| e.map.insert(id, entry));
+        Ok(())
+    }
+
+    async fn discard(&self, id: MessageId) -> Result<(), StoreError> {
+        self.with(|e| e.map.remove(&id));
+        Ok(())
+    }
+
+    async fn get(&self, id: MessageId) -> Result<Option<StatusRecord>, StoreError> {
+        Ok(self.with(|e| e.live(&id).map(|e| e.record.clone())))
+    }
+
+    async fn finish(&self, id: MessageId, outcome: Outcome) -> Result<Finished, StoreError> {
+        let ttl = self.ttl;
+        Ok(self.with(|e| match e.live(&id) {
+            None => Finished::Missing,
+            Some(e) if e.record.status != MessageStatus::Scheduled => Finished::AlreadyFinal,
+            Some(e) => {
+                e.record = match outcome {
+                    Outcome::Published => StatusRecord {
+                        status: MessageStatus::Published,
+                        error_message: None,
+                    },
+                    Outcome::Failed(reason) => StatusRecord {
+                        status: MessageStatus::Failed,
+                        error_message: Some(reason),
+                    },
+                };
+                e.expires = Instant::now() + ttl;
+                Finished::Changed
+            }
+        }))
+    }
+
+    async fn cancel(&self, id: MessageId) -> Result<bool, StoreError> {
+        let ttl = self.ttl;
+        Ok(self.with(|e| match e.live(&id) {
+            Some(e) if e.record.status == MessageStatus::Scheduled && e.kind == DeliveryKind::Deferred => {
+                e.record.status = MessageStatus::Cancelled;
+                e.expires = Instant::now() + ttl;
+                true
+            }
+            _ => false,
+        }))
+    }
+}
