@@ -16,9 +16,10 @@ impl Keys {
         }
     }
 
-    /// `<p>:status:{<messageId>}`: hash `s` (status), `k` (delivery kind), `e` (error message).
-    pub fn status(&self, id: MessageId) -> String {
-        format!("{}:status:{{{id}}}", self.prefix)
+    /// `<p>:status:{<app>:<messageId>}`: hash `s` (status), `k` (delivery kind), `e` (error
+    /// message). Keyed by app too, so one app cannot read or cancel another's messages.
+    pub fn status(&self, app: &str, id: MessageId) -> String {
+        format!("{}:status:{{{app}:{id}}}", self.prefix)
     }
 
     /// The keys of one channel's polling inbox, all tagged `{<app>:<channel>}`.

@@ -22,18 +22,19 @@ struct Entry {
 
 #[derive(Default)]
 struct Entries {
-    map: HashMap<MessageId, Entry>,
+    map: HashMap<(String, MessageId), Entry>,
     last_sweep: Option<Instant>,
 }
 
 impl Entries {
     /// The record of `id` if it has not expired.
-    fn live(&mut self, id: &MessageId) -> Option<&mut Entry> {
+    fn live(&mut self, app: &str, id: MessageId) -> Option<&mut Entry> {
         let now = Instant::now();
-        if self.map.get(id).is_some_and(|e| e.expires <= now) {
-            self.map.remove(id);
+        let key = (app.to_string(), id);
+        if self.map.get(&key).is_some_and(|e| e.expires <= now) {
+            self.map.remove(&key);
         }
-        self.map.get_mut(id)
+        self.map.get_mut(&key)
     }
 }
 
@@ -64,7 +65,7 @@ impl MemoryStatusStore {
 
 #[async_trait]
 impl StatusStore for MemoryStatusStore {
-    async fn create(&self, id: MessageId, kind: DeliveryKind, ttl: Duration) -> Result<(), StoreError> {
+    async fn create(&self, app: &str, id: MessageId, kind: DeliveryKind, ttl: Duration) -> Result<(), StoreError> {
         let entry = Entry {
             record: StatusRecord {
                 status: MessageStatus::Scheduled,
@@ -73,22 +74,22 @@ impl StatusStore for MemoryStatusStore {
             kind,
             expires: Instant::now() + ttl,
         };
-        self.with(|e| e.map.insert(id, entry));
+        self.with(|e| e.map.insert((app.to_string(), id), entry));
         Ok(())
     }
 
-    async fn discard(&self, id: MessageId) -> Result<(), StoreError> {
-        self.with(|e| e.map.remove(&id));
+    async fn discard(&self, app: &str, id: MessageId) -> Result<(), StoreError> {
+        self.with(|e| e.map.remove(&(app.to_string(), id)));
         Ok(())
     }
 
-    async fn get(&self, id: MessageId) -> Result<Option<StatusRecord>, StoreError> {
-        Ok(self.with(|e| e.live(&id).map(|e| e.record.clone())))
+    async fn get(&self, app: &str, id: MessageId) -> Result<Option<StatusRecord>, StoreError> {
+        Ok(self.with(|e| e.live(app, id).map(|e| e.record.clone())))
     }
 
-    async fn finish(&self, id: MessageId, outcome: Outcome) -> Result<Finished, StoreError> {
+    async fn finish(&self, app: &str, id: MessageId, outcome: Outcome) -> Result<Finished, StoreError> {
         let ttl = self.ttl;
-        Ok(self.with(|e| match e.live(&id) {
+        Ok(self.with(|e| match e.live(app, id) {
             None => Finished::Missing,
             Some(e) if e.record.status != MessageStatus::Scheduled => Finished::AlreadyFinal,
             Some(e) => {
@@ -108,9 +109,9 @@ impl StatusStore for MemoryStatusStore {
         }))
     }
 
-    async fn cancel(&self, id: MessageId) -> Result<bool, StoreError> {
+    async fn cancel(&self, app: &str, id: MessageId) -> Result<bool, StoreError> {
         let ttl = self.ttl;
-        Ok(self.with(|e| match e.live(&id) {
+        Ok(self.with(|e| match e.live(app, id) {
             Some(e) if e.record.status == MessageStatus::Scheduled && e.kind == DeliveryKind::Deferred => {
                 e.record.status = MessageStatus::Cancelled;
                 e.expires = Instant::now() + ttl;

@@ -33,10 +33,10 @@ impl RedisStatusStore {
 
 #[async_trait]
 impl StatusStore for RedisStatusStore {
-    async fn create(&self, id: MessageId, kind: DeliveryKind, ttl: Duration) -> Result<(), StoreError> {
+    async fn create(&self, app: &str, id: MessageId, kind: DeliveryKind, ttl: Duration) -> Result<(), StoreError> {
         let mut conn = self.conn.get()?;
         let _: i64 = CREATE
-            .key(self.keys.status(id))
+            .key(self.keys.status(app, id))
             .arg(kind.as_str())
             .arg(ttl.as_millis() as u64)
             .invoke_async(&mut conn)
@@ -44,16 +44,16 @@ impl StatusStore for RedisStatusStore {
         Ok(())
     }
 
-    async fn discard(&self, id: MessageId) -> Result<(), StoreError> {
+    async fn discard(&self, app: &str, id: MessageId) -> Result<(), StoreError> {
         let mut conn = self.conn.get()?;
-        let _: i64 = conn.del(self.keys.status(id)).await?;
+        let _: i64 = conn.del(self.keys.status(app, id)).await?;
         Ok(())
     }
 
-    async fn get(&self, id: MessageId) -> Result<Option<StatusRecord>, StoreError> {
+    async fn get(&self, app: &str, id: MessageId) -> Result<Option<StatusRecord>, StoreError> {
         let mut conn = self.conn.get()?;
         let (status, error): (Option<String>, Option<String>) =
-            redis::cmd("HMGET").arg(self.keys.status(id)).arg("s").arg("e").query_async(&mut conn).await?;
+            redis::cmd("HMGET").arg(self.keys.status(app, id)).arg("s").arg("e").query_async(&mut conn).await?;
         let Some(status) = status else {
             return Ok(None);
         };
@@ -64,14 +64,14 @@ impl StatusStore for RedisStatusStore {
         }))
     }
 
-    async fn finish(&self, id: MessageId, outcome: Outcome) -> Result<Finished, StoreError> {
+    async fn finish(&self, app: &str, id: MessageId, outcome: Outcome) -> Result<Finished, StoreError> {
         let mut conn = self.conn.get()?;
         let (status, error) = match &outcome {
             Outcome::Published => ("published", ""),
             Outcome::Failed(reason) => ("failed", reason.as_str()),
         };
         let changed: i64 = FINISH
-            .key(self.keys.status(id))
+            .key(self.keys.status(app, id))
             .arg(status)
             .arg(error)
             .arg(self.ttl.as_millis() as u64)
@@ -85,10 +85,10 @@ impl StatusStore for RedisStatusStore {
         }
     }
 
-    async fn cancel(&self, id: MessageId) -> Result<bool, StoreError> {
+    async fn cancel(&self, app: &str, id: MessageId) -> Result<bool, StoreError> {
         let mut conn = self.conn.get()?;
         let cancelled: i64 = CANCEL
-            .key(self.keys.status(id))
+            .key(self.keys.status(app, id))
             .arg(self.ttl.as_millis() as u64)
             .invoke_async(&mut conn)
             .await?;

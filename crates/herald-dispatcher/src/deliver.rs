@@ -1,0 +1,114 @@
+//! Handling one envelope from the dispatch route: buffer it for the channel's polling
+//! subscriptions (once per occurrence), mark a one-shot message published, then acknowledge.
+
+use herald_backend::queue::Delivery;
+use herald_backend::store::inbox::{Delivered, Polled};
+use herald_backend::store::status::Outcome;
+use herald_backend::{Backends, StoreError};
+use herald_core::delivered::PolledMessage;
+use herald_core::envelope::EnvelopeError;
+use herald_core::{Envelope, MessageId};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::metrics::DispatcherMetrics;
+
+/// Longest pause between two attempts while a store is unavailable.
+const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Handles `delivery` to the end: acknowledged when done, dead-lettered when it can never be
+/// handled, requeued when shutdown comes first.
+pub async fn handle(delivery: Delivery, backends: &Backends, metrics: &DispatcherMetrics, shutdown: &CancellationToken) {
+    let started = Instant::now();
+    let envelope = match Envelope::decode(&delivery.body) {
+        Ok(envelope) => envelope,
+        Err(err) => return dead_letter(delivery, err, backends, metrics).await,
+    };
+    let span = tracing::info_span!("dispatch", message_id = %envelope.message_id, occurrence = envelope.occurrence);
+    herald_runtime::trace_context::adopt(&span, envelope.traceparent.as_deref());
+    async {
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            match deliver(&envelope, backends).await {
+                Ok(outcome) => {
+                    metrics.deliveries.with_label_values(&[outcome]).inc();
+                    metrics.handling_seconds.observe(started.elapsed().as_secs_f64());
+                    let delay_ms = (now_ms() - envelope.accepted_at).max(0) as f64;
+                    metrics.end_to_end_seconds.observe(delay_ms / 1000.0);
+                    if let Err(err) = delivery.ack().await {
+                        // The broker will redeliver it; the occurrence marker drops the copy.
+                        tracing::warn!(error = %err, "ack failed");
+                    }
+                    return;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "dispatch failed, retrying");
+                    metrics.retries.inc();
+                    tokio::select! {
+                        _ = shutdown.cancelled() => {
+                            let _ = delivery.requeue().await;
+                            return;
+                        }
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_RETRY_BACKOFF);
+                }
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Does the work for one occurrence; safe to repeat (a repeat is dropped as a duplicate).
+async fn deliver(envelope: &Envelope, backends: &Backends) -> Result<&'static str, StoreError> {
+    let json = PolledMessage::new(envelope, now_ms()).to_json();
+    let polled = Polled {
+        occurrence: envelope.occurrence_id(),
+        json: &json,
+    };
+    let delivered = backends.inboxes.deliver(&envelope.app_id, &envelope.channel, polled).await?;
+    // A repeating message stays scheduled between occurrences; the scheduler finishes it.
+    if envelope.schedule.repeat_every == 0 {
+        backends
+            .statuses
+            .finish(&envelope.app_id, envelope.message_id, Outcome::Published)
+            .await?;
+    }
+    Ok(match delivered {
+        Delivered::Buffered(_) => "buffered",
+        Delivered::NoSubscribers => "no_subscribers",
+        Delivered::Duplicate => "duplicate",
+    })
+}
+
+/// Parks an envelope that can never be handled, and fails its message when it names one.
+async fn dead_letter(delivery: Delivery, err: EnvelopeError, backends: &Backends, metrics: &DispatcherMetrics) {
+    tracing::error!(error = %err, cause = ?std::error::Error::source(&err), "undecodable envelope, dead-lettering it");
+    metrics.deliveries.with_label_values(&["dead_lettered"]).inc();
+    if let Some((app, id)) = named_message(&delivery.body) {
+        let reason = format!("the dispatcher cannot read this message: {err}");
+        if let Err(err) = backends.statuses.finish(&app, id, Outcome::Failed(reason)).await {
+            tracing::warn!(error = %err, "cannot mark the message failed");
+        }
+    }
+    if let Err(err) = delivery.dead_letter().await {
+        tracing::warn!(error = %err, "dead-lettering failed");
+    }
+}
+
+/// The app and message id of an envelope this build cannot read, if it has them.
+fn named_message(body: &[u8]) -> Option<(String, MessageId)> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let app = value.get("appId")?.as_str()?.to_string();
+    let id = MessageId::parse(value.get("messageId")?.as_str()?)?;
+    Some((app, id))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}

@@ -1,0 +1,54 @@
+//! Legacy polling subscriptions (reference §4.1): `POST .../messaging/<channel>/subscribe` and
+//! `GET .../messaging/<channel>/<subscriptionId>`.
+
+use actix_web::http::header::ContentType;
+use actix_web::{web, HttpRequest, HttpResponse};
+use herald_core::{ApiError, ChannelName, ErrorKind, SubscriptionId};
+use serde_json::Value;
+
+use super::path_param;
+use crate::app_context::AppContext;
+use crate::body::{read_json, EmptyBody};
+use crate::http_error::HttpError;
+use crate::state::IngestState;
+
+pub async fn subscribe(
+    req: HttpRequest,
+    app: AppContext,
+    payload: web::Payload,
+    state: web::Data<IngestState>,
+) -> Result<HttpResponse, HttpError> {
+    let channel = ChannelName::parse(&path_param(&req, "channel"))?;
+    let body = read_json(&req, payload, state.body_limit, EmptyBody::AsEmptyObject).await?;
+    let Value::Object(body) = body else {
+        return Err(ApiError::of(ErrorKind::BodyNotAnObject).into());
+    };
+    match body.get("selector") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if s.trim().is_empty() => {}
+        // Refused rather than ignored: a subscriber that asked for a filter must not get everything.
+        Some(Value::String(_)) => {
+            return Err(ApiError::new(
+                ErrorKind::SelectorNotSupported,
+                "selectors are not supported yet: subscribe without one",
+            )
+            .into())
+        }
+        Some(_) => return Err(ApiError::new(ErrorKind::InvalidField, "selector must be a string").into()),
+    }
+    let id = state.backends.inboxes.subscribe(&app.0.id, &channel).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "subscriptionId": id.to_string() })))
+}
+
+pub async fn poll(req: HttpRequest, app: AppContext, state: web::Data<IngestState>) -> Result<HttpResponse, HttpError> {
+    let channel = ChannelName::parse(&path_param(&req, "channel"))?;
+    let unknown = || ApiError::new(ErrorKind::UnknownSubscription, "the subscription does not exist or has expired: subscribe again");
+    let id = SubscriptionId::parse(&path_param(&req, "subscription_id")).ok_or_else(unknown)?;
+    let messages = state.backends.inboxes.poll(&app.0.id, &channel, id).await?.ok_or_else(unknown)?;
+    // The messages are stored already rendered: join them without parsing them again.
+    let mut body = String::with_capacity(16 + messages.iter().map(|m| m.len() + 1).sum::<usize>());
+    body.push_str("{\"messages\":[");
+    body.push_str(&messages.join(","));
+    body.push_str("]}");
+    Ok(HttpResponse::Ok().insert_header(ContentType::json()).body(body))
+}

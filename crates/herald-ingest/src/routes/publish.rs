@@ -1,0 +1,103 @@
+//! `POST .../messaging/<channel>`: validate, record the status, enqueue with the broker's confirm,
+//! and only then answer `scheduled`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use herald_backend::queue::Route;
+use herald_core::envelope::ENVELOPE_VERSION;
+use herald_core::publish::PublishRequest;
+use herald_core::schedule::Schedule;
+use herald_core::status::DeliveryKind;
+use herald_core::{ApiError, ChannelName, Envelope, ErrorKind, MessageId};
+use std::time::Duration;
+
+use super::path_param;
+use crate::app_context::AppContext;
+use crate::body::{read_json, EmptyBody};
+use crate::http_error::HttpError;
+use crate::state::IngestState;
+
+#[tracing::instrument(name = "publish", skip_all, fields(app = %app.0.id, message_id))]
+pub async fn publish(
+    req: HttpRequest,
+    app: AppContext,
+    payload: web::Payload,
+    state: web::Data<IngestState>,
+) -> Result<HttpResponse, HttpError> {
+    let span = tracing::Span::current();
+    let incoming = req.headers().get("traceparent").and_then(|v| v.to_str().ok());
+    herald_runtime::trace_context::adopt(&span, incoming);
+    let channel = ChannelName::parse(&path_param(&req, "channel"))?;
+    let body = read_json(&req, payload, state.body_limit, EmptyBody::Refuse).await?;
+    let now = now_ms();
+    let request = PublishRequest::parse(body, now, state.rules)?;
+    let message_id = MessageId::new_random();
+    span.record("message_id", tracing::field::display(message_id));
+
+    let (route, kind) = if request.schedule.is_deferred() {
+        (Route::Schedule, DeliveryKind::Deferred)
+    } else {
+        (Route::Dispatch, DeliveryKind::Immediate)
+    };
+    // Written before the publish, so the status exists by the time anyone can learn the id, and
+    // a dispatcher that is faster than this handler finds a record to mark published.
+    let ttl = state.status_ttl + Duration::from_millis(last_occurrence_in(&request.schedule, now));
+    state.backends.statuses.create(&app.0.id, message_id, kind, ttl).await?;
+
+    let envelope = Envelope {
+        v: ENVELOPE_VERSION,
+        message_id,
+        occurrence: 0,
+        app_id: app.0.id.clone(),
+        channel,
+        message: request.message,
+        publisher_id: request.publisher_id,
+        headers: request.headers,
+        schedule: request.fields,
+        accepted_at: now,
+        traceparent: herald_runtime::trace_context::outgoing(&span, incoming),
+    };
+    if let Err(err) = state.backends.queue.publish(route, envelope.encode()).await {
+        // The id was never handed out: remove its record rather than leave it "scheduled".
+        if let Err(cleanup) = state.backends.statuses.discard(&app.0.id, message_id).await {
+            tracing::warn!(error = %cleanup, "cannot discard the status of an unpublished message");
+        }
+        return Err(err.into());
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "status": "scheduled",
+        "messageId": message_id,
+        "errorMessage": null,
+    })))
+}
+
+/// How long from `now` until the schedule's last occurrence, in ms (0 for immediate; for an
+/// endless repeat, until its first occurrence: the scheduler extends the record as it fires).
+fn last_occurrence_in(schedule: &Schedule, now: i64) -> u64 {
+    let last = match *schedule {
+        Schedule::Immediate => now,
+        Schedule::Delayed { at_ms } => at_ms,
+        Schedule::Repeating {
+            first_at_ms,
+            expires_at_ms,
+            ..
+        } => expires_at_ms.unwrap_or(first_at_ms),
+    };
+    (last - now).max(0) as u64
+}
+
+/// `POST .../messaging` or `.../messaging/`: a publish without a channel name.
+pub async fn empty_channel(_app: AppContext) -> HttpError {
+    HttpError(ApiError::new(ErrorKind::InvalidChannelName, "channel name must not be empty"))
+}
+
+/// `POST .../messaging/a/b`: a channel name holding `/` (the SDKs refuse these too).
+pub async fn channel_with_slash(_app: AppContext) -> HttpError {
+    HttpError(ApiError::new(ErrorKind::InvalidChannelName, "channel name must not contain '/'"))
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}

@@ -1,0 +1,45 @@
+//! `GET .../messaging/<messageId>` (status) and `DELETE .../messaging/<messageId>` (cancel).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use herald_core::{ApiError, ErrorKind, MessageId, MessageStatus};
+
+use super::path_param;
+use crate::app_context::AppContext;
+use crate::http_error::HttpError;
+use crate::state::IngestState;
+
+/// Backendless's text for error 5040 (reference §3).
+const CANNOT_CANCEL: &str = "Message has already been canceled or does not exist.";
+
+pub async fn status(req: HttpRequest, app: AppContext, state: web::Data<IngestState>) -> Result<HttpResponse, HttpError> {
+    let text = path_param(&req, "channel");
+    // An id herald could not have issued is simply unknown, as an expired one is.
+    let record = match MessageId::parse(&text) {
+        Some(id) => state.backends.statuses.get(&app.0.id, id).await?,
+        None => None,
+    };
+    let (status, error_message) = match record {
+        Some(record) => (record.status, record.error_message),
+        None => (MessageStatus::Unknown, None),
+    };
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "messageId": text,
+        "status": status,
+        "errorMessage": error_message,
+    })))
+}
+
+pub async fn cancel(req: HttpRequest, app: AppContext, state: web::Data<IngestState>) -> Result<HttpResponse, HttpError> {
+    let text = path_param(&req, "channel");
+    let cancelled = match MessageId::parse(&text) {
+        Some(id) => state.backends.statuses.cancel(&app.0.id, id).await?,
+        None => false,
+    };
+    if !cancelled {
+        return Err(HttpError(ApiError::new(ErrorKind::CannotCancel, CANNOT_CANCEL)));
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "status": "cancelled",
+        "messageId": text,
+    })))
+}

@@ -1,1 +1,0 @@
-//! The herald scheduler role.

@@ -1,0 +1,143 @@
+//! The herald application: the roles of DESIGN.md composed into one process.
+//!
+//! [`Application::build`] starts the backends the configuration names, the role's background
+//! work (the dispatcher loop) and one HTTP listener serving the operations endpoints plus the
+//! role's routes (the REST API for ingest); [`Application::run_until_stopped`] runs it until the
+//! shutdown token fires, then stops intake, drains in-flight work within the drain timeout and
+//! closes connections. `standalone` is every role at once.
+
+mod role;
+
+pub use role::Role;
+
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use herald_backend::Backends;
+use herald_core::publish::PublishRules;
+use herald_dispatcher::{Dispatcher, DispatcherMetrics};
+use herald_ingest::apps::AppRegistry;
+use herald_ingest::http_error::route_not_found;
+use herald_ingest::metrics::IngestMetrics;
+use herald_ingest::IngestState;
+use herald_runtime::{Config, Health};
+use prometheus::Registry;
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// A built, not yet running, herald process.
+pub struct Application {
+    role: Role,
+    address: SocketAddr,
+    server: actix_web::dev::Server,
+    dispatcher: Option<Dispatcher>,
+    backends: Backends,
+    health: Health,
+    drain: Duration,
+}
+
+impl Application {
+    /// Starts the backends and binds the HTTP listener (port 0 picks a free port).
+    pub async fn build(role: Role, config: Config) -> anyhow::Result<Self> {
+        if config.in_memory() && role != Role::Standalone {
+            anyhow::bail!(
+                "the {role} role runs on RabbitMQ and Redis: set amqp.url and redis.url \
+                 (HERALD_AMQP__URL, HERALD_REDIS__URL); only standalone runs in memory"
+            );
+        }
+        let registry = Registry::new();
+        let health = Health::new();
+        let backends = Backends::start(&config, role.as_str(), &registry, &health)?;
+        let listener = TcpListener::bind(config.http.listen)
+            .with_context(|| format!("http.listen: cannot listen on {}", config.http.listen))?;
+        let address = listener.local_addr()?;
+
+        let ingest = if role.serves_rest() {
+            Some(web::Data::new(IngestState {
+                backends: backends.clone(),
+                apps: AppRegistry::new(&config.effective_apps()),
+                rules: PublishRules {
+                    skew_tolerance_ms: config.publish.skew_tolerance_ms,
+                },
+                status_ttl: Duration::from_secs(config.status.ttl_seconds),
+                body_limit: config.http.body_limit_bytes,
+                realtime_url: config.realtime_url(address),
+                metrics: IngestMetrics::register(&registry)?,
+            }))
+        } else {
+            None
+        };
+        let dispatcher = if role.dispatches() {
+            Some(Dispatcher::new(
+                backends.clone(),
+                DispatcherMetrics::register(&registry)?,
+                config.amqp.prefetch,
+            ))
+        } else {
+            None
+        };
+
+        let drain = config.drain_timeout();
+        let server_health = health.clone();
+        let mut server = HttpServer::new(move || {
+            let ingest = ingest.clone();
+            App::new()
+                .configure(|cfg| herald_runtime::ops::configure(cfg, registry.clone(), server_health.clone()))
+                .configure(|cfg| {
+                    if let Some(state) = ingest {
+                        herald_ingest::configure(cfg, state);
+                    }
+                })
+                .default_service(web::to(route_not_found))
+        })
+        .listen(listener)?
+        // Signals are the shutdown token's business, not actix's.
+        .disable_signals()
+        .shutdown_timeout(drain.as_secs().max(1));
+        if config.http.workers > 0 {
+            server = server.workers(config.http.workers);
+        }
+        Ok(Self {
+            role,
+            address,
+            server: server.run(),
+            dispatcher,
+            backends,
+            health,
+            drain,
+        })
+    }
+
+    /// The address the HTTP listener is bound to.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Serves until `shutdown` fires, then shuts down gracefully.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let server = self.server.handle();
+        let mut serving = tokio::spawn(self.server);
+        let dispatching = self.dispatcher.map(|d| tokio::spawn(d.run(shutdown.clone(), self.drain)));
+        let served = tokio::select! {
+            _ = shutdown.cancelled() => None,
+            result = &mut serving => Some(result),
+        };
+        // Report not ready first, so load balancers stop sending work while we drain.
+        self.health.set_stopping();
+        shutdown.cancel();
+        server.stop(true).await;
+        if let Some(dispatching) = dispatching {
+            let _ = dispatching.await;
+        }
+        self.backends.queue.close().await;
+        tracing::info!("herald stopped");
+        match served {
+            Some(result) => result?.context("the HTTP server failed"),
+            None => Ok(()),
+        }
+    }
+}
