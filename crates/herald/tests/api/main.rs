@@ -1,0 +1,12 @@
+//! Integration tests of herald's REST API and delivery path, against real RabbitMQ and Redis
+//! (HERALD_AMQP__URL, HERALD_REDIS__URL; scripts/test provides them) and, for every behaviour
+//! test, again on the in-memory backends.
+
+mod support;
+
+mod bad_input;
+mod cancel;
+mod multi_process;
+mod outage;
+mod polling;
+mod publish;

@@ -1,0 +1,198 @@
+//! What the integration tests share: a herald spawned in-process on port 0 with its own queue and
+//! key prefix, on real RabbitMQ and Redis or on the in-memory backends, and helpers to wait for an
+//! effect with a deadline instead of sleeping.
+
+pub mod cleanup;
+pub mod client;
+pub mod process;
+pub mod proxy;
+
+use herald::{Application, Role};
+use herald_runtime::config::AppConfig;
+use herald_runtime::Config;
+use secrecy::{ExposeSecret, SecretString};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub use client::Client;
+
+pub const APP_ID: &str = "test-app";
+pub const API_KEY: &str = "test-key";
+
+/// Which backends a behaviour test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// RabbitMQ and Redis at HERALD_AMQP__URL / HERALD_REDIS__URL (default: local ports).
+    Real,
+    InMemory,
+}
+
+/// The URLs of the real RabbitMQ and Redis (read through herald's own config loader).
+pub fn real_urls() -> (SecretString, SecretString) {
+    let config = Config::load(None).expect("the HERALD_* environment is a valid configuration");
+    let amqp = config
+        .amqp
+        .url
+        .unwrap_or_else(|| SecretString::from("amqp://guest:guest@127.0.0.1:5672/%2f"));
+    let redis = config
+        .redis
+        .url
+        .unwrap_or_else(|| SecretString::from("redis://127.0.0.1:6379"));
+    (amqp, redis)
+}
+
+/// A fresh prefix, so tests running side by side never share a queue or a key.
+pub fn fresh_prefix() -> String {
+    format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// A configuration for one test: its own prefix, port 0, the test app.
+pub fn test_config(backend: Backend, prefix: &str) -> Config {
+    let mut config = Config::defaults().expect("defaults are valid");
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
+    config.http.workers = 1;
+    config.apps = vec![AppConfig {
+        id: APP_ID.into(),
+        api_key: SecretString::from(API_KEY),
+        domains: vec![],
+    }];
+    config.shutdown.drain_timeout_ms = 2000;
+    if backend == Backend::Real {
+        let (amqp, redis) = real_urls();
+        config.amqp.url = Some(amqp);
+        config.redis.url = Some(redis);
+        config.amqp.prefix = prefix.to_string();
+        config.redis.key_prefix = prefix.to_string();
+    }
+    config
+}
+
+/// A herald running in this process.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: Client,
+    stop: CancellationToken,
+    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _cleanup: Option<cleanup::Cleanup>,
+}
+
+impl TestApp {
+    /// Spawns standalone herald on `backend` and waits until it is ready.
+    pub async fn spawn(backend: Backend) -> Self {
+        let prefix = fresh_prefix();
+        Self::spawn_with(Role::Standalone, test_config(backend, &prefix)).await
+    }
+
+    /// Spawns `role` with `config` (its prefixes are cleaned up afterwards) and waits until ready.
+    pub async fn spawn_with(role: Role, config: Config) -> Self {
+        let cleanup = config.amqp.url.as_ref().map(|amqp| {
+            cleanup::Cleanup::new(
+                amqp.expose_secret(),
+                config.redis.url.as_ref().map(|r| r.expose_secret().to_string()).unwrap_or_default(),
+                &config.amqp.prefix,
+                &config.redis.key_prefix,
+            )
+        });
+        let app = Application::build(role, config).await.expect("herald builds");
+        let address = app.address();
+        let stop = CancellationToken::new();
+        let running = tokio::spawn(app.run_until_stopped(stop.clone()));
+        let client = Client::new(address);
+        let test_app = Self {
+            address,
+            client,
+            stop,
+            running: Some(running),
+            _cleanup: cleanup,
+        };
+        test_app.wait_ready().await;
+        test_app
+    }
+
+    pub async fn wait_ready(&self) {
+        let client = self.client.clone();
+        eventually(Duration::from_secs(20), "herald becomes ready", || {
+            let client = client.clone();
+            async move { client.get_raw("/readyz").await.0 == 200 }
+        })
+        .await;
+    }
+
+    /// Stops herald gracefully and waits for it.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(running) = self.running.take() {
+            running.await.expect("joins").expect("herald stops cleanly");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Waits until `check` holds, trying again as soon as the last try returned, up to `deadline`.
+pub async fn eventually<F, Fut>(deadline: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        if check().await {
+            return;
+        }
+        if tokio::time::Instant::now() > until {
+            panic!("timed out after {deadline:?} waiting until {what}");
+        }
+        // A short pause between tries, not a wait for the effect: the deadline bounds the test.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Now, in ms since the epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Declares one `#[tokio::test]` per backend for a behaviour test `async fn name(backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_rabbitmq_and_redis() {
+                    super::$name($crate::support::Backend::Real).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn in_memory() {
+                    super::$name($crate::support::Backend::InMemory).await;
+                }
+            }
+        )*
+    };
+}
+
+/// Polls `subscription` until it has received `count` messages in all, or `deadline` passes;
+/// returns everything received (more than `count` if more came).
+pub async fn poll_until(client: &Client, channel: &str, subscription: &str, count: usize, deadline: Duration) -> Vec<serde_json::Value> {
+    let until = tokio::time::Instant::now() + deadline;
+    let mut received = Vec::new();
+    while received.len() < count && tokio::time::Instant::now() < until {
+        let batch = client.poll_ok(channel, subscription).await;
+        if batch.is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        received.extend(batch);
+    }
+    received
+}

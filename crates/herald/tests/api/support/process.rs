@@ -1,0 +1,49 @@
+//! herald as a real child process, for the tests that need several processes on one broker.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A running `herald <role>` process, killed when dropped.
+pub struct HeraldProcess {
+    pub address: SocketAddr,
+    child: Child,
+}
+
+impl HeraldProcess {
+    /// Starts `herald role` with `env` (HERALD_* settings) and waits for its listening line.
+    pub async fn start(role: &str, env: &HashMap<String, String>) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+            .arg(role)
+            .env_clear()
+            .envs(env)
+            .env("HERALD_HTTP__LISTEN", "127.0.0.1:0")
+            .env("HERALD_TELEMETRY__LOG_FILTER", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("herald starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let address = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(url) = line.split("listening on http://").nth(1) {
+                    return url.trim().parse::<SocketAddr>().unwrap();
+                }
+            }
+            panic!("herald {role} exited before listening");
+        })
+        .await
+        .expect("herald prints its address");
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { address, child }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
