@@ -37,7 +37,12 @@ impl Backends {
     /// Builds the backends `config` names and registers their readiness probes with `health`.
     /// Connections are opened in the background: the process starts, not ready, while RabbitMQ or
     /// Redis is down, and becomes ready when they are up.
-    pub fn start(config: &Config, role: &str, registry: &Registry, health: &Health) -> Result<Self, BackendError> {
+    pub fn start(
+        config: &Config,
+        role: &str,
+        registry: &Registry,
+        health: &Health,
+    ) -> Result<Self, BackendError> {
         let inbox_settings = InboxSettings {
             window: Duration::from_secs(config.polling.window_seconds),
             subscription_ttl: Duration::from_secs(config.polling.subscription_ttl_seconds),
@@ -52,6 +57,7 @@ impl Backends {
                     topology: Topology::new(&config.amqp.prefix),
                     publish_channels: config.amqp.publish_channels,
                     delivery_limit: config.amqp.delivery_limit,
+                    dead_letter_max_length: config.amqp.dead_letter_max_length,
                     max_backoff: Duration::from_millis(config.amqp.max_reconnect_backoff_ms),
                     connection_name: format!("herald-{role}"),
                 };
@@ -66,7 +72,11 @@ impl Backends {
                 let keys = Keys::new(&config.redis.key_prefix);
                 Ok(Self {
                     queue,
-                    statuses: Arc::new(RedisStatusStore::new(redis.clone(), keys.clone(), status_ttl)),
+                    statuses: Arc::new(RedisStatusStore::new(
+                        redis.clone(),
+                        keys.clone(),
+                        status_ttl,
+                    )),
                     inboxes: Arc::new(RedisInboxStore::new(redis, keys, inbox_settings)),
                 })
             }

@@ -18,15 +18,25 @@ pub struct QueueMetrics {
 impl QueueMetrics {
     pub fn register(registry: &Registry) -> prometheus::Result<Self> {
         let publishes = IntCounterVec::new(
-            Opts::new("herald_amqp_publishes_total", "Publishes to RabbitMQ by route and outcome"),
+            Opts::new(
+                "herald_amqp_publishes_total",
+                "Publishes to RabbitMQ by route and outcome",
+            ),
             &["route", "outcome"],
         )?;
         let confirm_seconds = Histogram::with_opts(
-            HistogramOpts::new("herald_amqp_confirm_seconds", "Time from publish to the broker's confirm").buckets(
-                vec![0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0, 5.0],
-            ),
+            HistogramOpts::new(
+                "herald_amqp_confirm_seconds",
+                "Time from publish to the broker's confirm",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0, 5.0,
+            ]),
         )?;
-        let connections = IntCounter::new("herald_amqp_connections_total", "RabbitMQ connections established")?;
+        let connections = IntCounter::new(
+            "herald_amqp_connections_total",
+            "RabbitMQ connections established",
+        )?;
         let connected = IntGauge::new("herald_amqp_connected", "1 while connected to RabbitMQ")?;
         registry.register(Box::new(publishes.clone()))?;
         registry.register(Box::new(confirm_seconds.clone()))?;
@@ -40,7 +50,12 @@ impl QueueMetrics {
         })
     }
 
-    pub(crate) fn observe_publish(&self, route: Route, result: &Result<(), QueueError>, elapsed: Duration) {
+    pub(crate) fn observe_publish(
+        &self,
+        route: Route,
+        result: &Result<(), QueueError>,
+        elapsed: Duration,
+    ) {
         let outcome = match result {
             Ok(()) => "confirmed",
             Err(QueueError::Unavailable) => "unavailable",
@@ -49,7 +64,9 @@ impl QueueMetrics {
             Err(QueueError::Unroutable(_)) => "unroutable",
             Err(QueueError::Protocol(_)) => "error",
         };
-        self.publishes.with_label_values(&[route.as_str(), outcome]).inc();
+        self.publishes
+            .with_label_values(&[route.as_str(), outcome])
+            .inc();
         if result.is_ok() {
             self.confirm_seconds.observe(elapsed.as_secs_f64());
         }

@@ -68,7 +68,9 @@ impl Envelope {
             Ok(env) if env.v == ENVELOPE_VERSION => Ok(env),
             Ok(env) => Err(EnvelopeError::UnsupportedVersion(env.v)),
             Err(err) => match serde_json::from_slice::<Version>(bytes) {
-                Ok(Version { v }) if v != ENVELOPE_VERSION => Err(EnvelopeError::UnsupportedVersion(v)),
+                Ok(Version { v }) if v != ENVELOPE_VERSION => {
+                    Err(EnvelopeError::UnsupportedVersion(v))
+                }
                 _ => Err(EnvelopeError::Malformed(err)),
             },
         }
@@ -91,7 +93,11 @@ mod tests {
             message,
             publisher_id: Some("pub".into()),
             headers: Headers::parse(&headers).unwrap(),
-            schedule: ScheduleFields { publish_at: 5, repeat_every: 1, repeat_expires_at: 9 },
+            schedule: ScheduleFields {
+                publish_at: 5,
+                repeat_every: 1,
+                repeat_expires_at: 9,
+            },
             accepted_at: 1_800_000_000_000,
             traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
         }
@@ -102,10 +108,22 @@ mod tests {
         let mut env = serde_json::to_value(sample(json!(1), 0, json!({}))).unwrap();
         env["v"] = json!(2);
         let bytes = serde_json::to_vec(&env).unwrap();
-        assert!(matches!(Envelope::decode(&bytes), Err(EnvelopeError::UnsupportedVersion(2))));
-        assert!(matches!(Envelope::decode(br#"{"v":2}"#), Err(EnvelopeError::UnsupportedVersion(2))));
-        assert!(matches!(Envelope::decode(b"not json"), Err(EnvelopeError::Malformed(_))));
-        assert!(matches!(Envelope::decode(br#"{"v":1}"#), Err(EnvelopeError::Malformed(_))));
+        assert!(matches!(
+            Envelope::decode(&bytes),
+            Err(EnvelopeError::UnsupportedVersion(2))
+        ));
+        assert!(matches!(
+            Envelope::decode(br#"{"v":2}"#),
+            Err(EnvelopeError::UnsupportedVersion(2))
+        ));
+        assert!(matches!(
+            Envelope::decode(b"not json"),
+            Err(EnvelopeError::Malformed(_))
+        ));
+        assert!(matches!(
+            Envelope::decode(br#"{"v":1}"#),
+            Err(EnvelopeError::Malformed(_))
+        ));
     }
 
     fn json_value() -> impl Strategy<Value = Value> {

@@ -77,7 +77,11 @@ impl ErrorKind {
             MissingMessage => (9007, 400, "the message field is missing"),
             InvalidChannelName => (9010, 400, "channel name empty, too long or holding '/'"),
             InvalidField => (9011, 400, "a field has the wrong type"),
-            InvalidRepeatEvery => (9012, 400, "repeatEvery must be a whole number of seconds >= 1"),
+            InvalidRepeatEvery => (
+                9012,
+                400,
+                "repeatEvery must be a whole number of seconds >= 1",
+            ),
             PushNotSupported => (9013, 400, "push-only publishing is not supported"),
             UnknownSubscription => (9020, 404, "unknown or expired subscription"),
             SelectorNotSupported => (9021, 400, "selectors are not supported yet"),

@@ -17,7 +17,10 @@ impl Headers {
     /// with the offending header's name rather than silently stringified.
     pub fn parse(value: &Value) -> Result<Self, ApiError> {
         let Value::Object(map) = value else {
-            return Err(ApiError::new(ErrorKind::InvalidField, "headers must be a JSON object"));
+            return Err(ApiError::new(
+                ErrorKind::InvalidField,
+                "headers must be a JSON object",
+            ));
         };
         Self::from_map(map)
     }
@@ -70,7 +73,8 @@ mod tests {
 
     #[test]
     fn keeps_types_and_renders_strings() {
-        let headers = Headers::parse(&json!({"city": "Dallas", "foo": 20, "flag": true, "x": 1.5})).unwrap();
+        let headers =
+            Headers::parse(&json!({"city": "Dallas", "foo": 20, "flag": true, "x": 1.5})).unwrap();
         assert_eq!(headers.get("foo"), Some(&json!(20)));
         let wire = headers.to_wire();
         assert_eq!(wire["city"], "Dallas");
@@ -81,11 +85,18 @@ mod tests {
 
     #[test]
     fn refuses_nested_and_null_values_by_name() {
-        for bad in [json!({"a": null}), json!({"a": [1]}), json!({"a": {"b": 1}})] {
+        for bad in [
+            json!({"a": null}),
+            json!({"a": [1]}),
+            json!({"a": {"b": 1}}),
+        ] {
             let err = Headers::parse(&bad).unwrap_err();
             assert_eq!(err.kind, ErrorKind::InvalidField);
             assert!(err.message.contains("'a'"), "{}", err.message);
         }
-        assert_eq!(Headers::parse(&json!([1])).unwrap_err().kind, ErrorKind::InvalidField);
+        assert_eq!(
+            Headers::parse(&json!([1])).unwrap_err().kind,
+            ErrorKind::InvalidField
+        );
     }
 }

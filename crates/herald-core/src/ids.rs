@@ -108,12 +108,18 @@ mod tests {
     fn message_id_parses_what_it_prints_and_any_case() {
         let id = MessageId::new_random();
         assert_eq!(MessageId::parse(&id.to_string()), Some(id));
-        assert_eq!(MessageId::parse(&id.to_string().to_lowercase().replace("message:", "message:")), Some(id));
+        assert_eq!(MessageId::parse(&id.to_string().to_lowercase()), Some(id));
     }
 
     #[test]
     fn message_id_rejects_other_texts() {
-        for text in ["", "message:", "message:xyz", "37C81F70-9B7B-4CF8-FF24-3690D9054F00", "msg:37C81F70-9B7B-4CF8-FF24-3690D9054F00"] {
+        for text in [
+            "",
+            "message:",
+            "message:xyz",
+            "37C81F70-9B7B-4CF8-FF24-3690D9054F00",
+            "msg:37C81F70-9B7B-4CF8-FF24-3690D9054F00",
+        ] {
             assert_eq!(MessageId::parse(text), None, "{text}");
         }
     }
@@ -121,7 +127,13 @@ mod tests {
     #[test]
     fn occurrence_id_names_message_and_occurrence() {
         let message_id = MessageId::parse("message:37C81F70-9B7B-4CF8-FF24-3690D9054F00").unwrap();
-        let id = OccurrenceId { message_id, occurrence: 3 };
-        assert_eq!(id.to_string(), "message:37C81F70-9B7B-4CF8-FF24-3690D9054F00#3");
+        let id = OccurrenceId {
+            message_id,
+            occurrence: 3,
+        };
+        assert_eq!(
+            id.to_string(),
+            "message:37C81F70-9B7B-4CF8-FF24-3690D9054F00#3"
+        );
     }
 }

@@ -35,7 +35,10 @@ impl PublishRequest {
             return Err(ApiError::of(ErrorKind::BodyNotAnObject));
         };
         let message = body.remove("message").ok_or_else(|| {
-            ApiError::new(ErrorKind::MissingMessage, "the body must hold a \"message\" field (null is allowed)")
+            ApiError::new(
+                ErrorKind::MissingMessage,
+                "the body must hold a \"message\" field (null is allowed)",
+            )
         })?;
         let publisher_id = optional_string(&body, "publisherId")?;
         let headers = match body.get("headers") {
@@ -59,7 +62,10 @@ fn optional_string(body: &Map<String, Value>, field: &str) -> Result<Option<Stri
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ApiError::new(ErrorKind::InvalidField, format!("{field} must be a string"))),
+        Some(_) => Err(ApiError::new(
+            ErrorKind::InvalidField,
+            format!("{field} must be a string"),
+        )),
     }
 }
 
@@ -68,7 +74,10 @@ fn refuse_push_only(body: &Map<String, Value>) -> Result<(), ApiError> {
         ErrorKind::PushNotSupported,
         "herald does not send push notifications: use publishPolicy PUBSUB or BOTH",
     );
-    match optional_string(body, "publishPolicy")?.map(|p| p.to_ascii_uppercase()).as_deref() {
+    match optional_string(body, "publishPolicy")?
+        .map(|p| p.to_ascii_uppercase())
+        .as_deref()
+    {
         None | Some("PUBSUB") | Some("BOTH") => {}
         Some("PUSH") => return Err(push_only),
         Some(other) => {
@@ -78,7 +87,10 @@ fn refuse_push_only(body: &Map<String, Value>) -> Result<(), ApiError> {
             ))
         }
     }
-    match optional_string(body, "pushPolicy")?.map(|p| p.to_ascii_uppercase()).as_deref() {
+    match optional_string(body, "pushPolicy")?
+        .map(|p| p.to_ascii_uppercase())
+        .as_deref()
+    {
         Some("ONLY") => Err(push_only),
         _ => Ok(()),
     }
@@ -90,7 +102,9 @@ mod tests {
     use serde_json::json;
 
     const NOW: i64 = 1_800_000_000_000;
-    const RULES: PublishRules = PublishRules { skew_tolerance_ms: 5_000 };
+    const RULES: PublishRules = PublishRules {
+        skew_tolerance_ms: 5_000,
+    };
 
     fn parse(v: Value) -> Result<PublishRequest, ApiError> {
         PublishRequest::parse(v, NOW, RULES)
@@ -98,7 +112,14 @@ mod tests {
 
     #[test]
     fn accepts_any_json_message_and_unknown_keys() {
-        for message in [json!("s"), json!(1), json!(true), json!(null), json!({"a": [1]}), json!([{"bar": "str"}])] {
+        for message in [
+            json!("s"),
+            json!(1),
+            json!(true),
+            json!(null),
+            json!({"a": [1]}),
+            json!([{"bar": "str"}]),
+        ] {
             let req = parse(json!({"message": message.clone(), "foo": "333"})).unwrap();
             assert_eq!(req.message, message);
             assert_eq!(req.schedule, Schedule::Immediate);
@@ -107,22 +128,42 @@ mod tests {
 
     #[test]
     fn reads_publisher_and_headers() {
-        let req = parse(json!({"message": 1, "publisherId": "pub-1", "headers": {"foo": 20}})).unwrap();
+        let req =
+            parse(json!({"message": 1, "publisherId": "pub-1", "headers": {"foo": 20}})).unwrap();
         assert_eq!(req.publisher_id.as_deref(), Some("pub-1"));
         assert_eq!(req.headers.to_wire()["foo"], "20");
     }
 
     #[test]
     fn refuses_missing_message_and_non_objects() {
-        assert_eq!(parse(json!({})).unwrap_err().kind, ErrorKind::MissingMessage);
-        assert_eq!(parse(json!([1])).unwrap_err().kind, ErrorKind::BodyNotAnObject);
-        assert_eq!(parse(json!("x")).unwrap_err().kind, ErrorKind::BodyNotAnObject);
+        assert_eq!(
+            parse(json!({})).unwrap_err().kind,
+            ErrorKind::MissingMessage
+        );
+        assert_eq!(
+            parse(json!([1])).unwrap_err().kind,
+            ErrorKind::BodyNotAnObject
+        );
+        assert_eq!(
+            parse(json!("x")).unwrap_err().kind,
+            ErrorKind::BodyNotAnObject
+        );
     }
 
     #[test]
     fn refuses_wrongly_typed_fields() {
-        assert_eq!(parse(json!({"message": 1, "publisherId": 5})).unwrap_err().kind, ErrorKind::InvalidField);
-        assert_eq!(parse(json!({"message": 1, "headers": "x"})).unwrap_err().kind, ErrorKind::InvalidField);
+        assert_eq!(
+            parse(json!({"message": 1, "publisherId": 5}))
+                .unwrap_err()
+                .kind,
+            ErrorKind::InvalidField
+        );
+        assert_eq!(
+            parse(json!({"message": 1, "headers": "x"}))
+                .unwrap_err()
+                .kind,
+            ErrorKind::InvalidField
+        );
     }
 
     #[test]
@@ -130,16 +171,32 @@ mod tests {
         let both = json!({"message": 1, "publishPolicy": "BOTH", "pushBroadcast": 15, "pushSinglecast": ["dev-1"]});
         assert!(parse(both).is_ok());
         assert!(parse(json!({"message": 1, "publishPolicy": "PUBSUB"})).is_ok());
-        assert!(parse(json!({"message": 1, "pushBroadcast": "FOR_ALL", "pushPolicy": "ALSO"})).is_ok());
-        for push in [json!({"message": 1, "publishPolicy": "PUSH"}), json!({"message": 1, "pushPolicy": "ONLY"})] {
+        assert!(
+            parse(json!({"message": 1, "pushBroadcast": "FOR_ALL", "pushPolicy": "ALSO"})).is_ok()
+        );
+        for push in [
+            json!({"message": 1, "publishPolicy": "PUSH"}),
+            json!({"message": 1, "pushPolicy": "ONLY"}),
+        ] {
             assert_eq!(parse(push).unwrap_err().kind, ErrorKind::PushNotSupported);
         }
-        assert_eq!(parse(json!({"message": 1, "publishPolicy": "LOUD"})).unwrap_err().kind, ErrorKind::InvalidField);
+        assert_eq!(
+            parse(json!({"message": 1, "publishPolicy": "LOUD"}))
+                .unwrap_err()
+                .kind,
+            ErrorKind::InvalidField
+        );
     }
 
     #[test]
     fn schedule_errors_come_through() {
-        assert_eq!(parse(json!({"message": 1, "publishAt": NOW - 60_000})).unwrap_err().kind.code(), 5030);
+        assert_eq!(
+            parse(json!({"message": 1, "publishAt": NOW - 60_000}))
+                .unwrap_err()
+                .kind
+                .code(),
+            5030
+        );
         let req = parse(json!({"message": 1, "publishAt": NOW + 60_000})).unwrap();
         assert!(req.schedule.is_deferred());
         assert_eq!(req.fields.publish_at, NOW + 60_000);

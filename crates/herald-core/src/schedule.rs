@@ -21,15 +21,26 @@ impl ScheduleFields {
     /// SDK drops falsy options, other SDKs send 0); anything that is not a whole number is refused
     /// with the field's own error code.
     pub fn parse(body: &serde_json::Map<String, Value>) -> Result<Self, ApiError> {
-        let publish_at = whole_number(body.get("publishAt"), ErrorKind::InvalidPublishAt, "publishAt")?;
-        let repeat_every = whole_number(body.get("repeatEvery"), ErrorKind::InvalidRepeatEvery, "repeatEvery")?;
+        let publish_at = whole_number(
+            body.get("publishAt"),
+            ErrorKind::InvalidPublishAt,
+            "publishAt",
+        )?;
+        let repeat_every = whole_number(
+            body.get("repeatEvery"),
+            ErrorKind::InvalidRepeatEvery,
+            "repeatEvery",
+        )?;
         let repeat_expires_at = whole_number(
             body.get("repeatExpiresAt"),
             ErrorKind::InvalidRepeatExpiresAt,
             "repeatExpiresAt",
         )?;
         let repeat_every = u64::try_from(repeat_every).map_err(|_| {
-            ApiError::new(ErrorKind::InvalidRepeatEvery, "repeatEvery must be a whole number of seconds >= 1")
+            ApiError::new(
+                ErrorKind::InvalidRepeatEvery,
+                "repeatEvery must be a whole number of seconds >= 1",
+            )
         })?;
         Ok(Self {
             publish_at,
@@ -88,7 +99,11 @@ impl Schedule {
     /// - `repeatEvery` repeats from `publishAt` (or now); without `repeatExpiresAt` it repeats
     ///   until cancelled; `repeatExpiresAt` without `repeatEvery` has nothing to end and is ignored;
     /// - a `repeatExpiresAt` in the past or before the first occurrence is 5003.
-    pub fn resolve(fields: ScheduleFields, now_ms: i64, skew_tolerance_ms: i64) -> Result<Self, ApiError> {
+    pub fn resolve(
+        fields: ScheduleFields,
+        now_ms: i64,
+        skew_tolerance_ms: i64,
+    ) -> Result<Self, ApiError> {
         let at_ms = match fields.publish_at {
             0 => now_ms,
             at if at < now_ms - skew_tolerance_ms => {
@@ -145,7 +160,8 @@ impl Schedule {
                 every_seconds,
                 expires_at_ms,
             } => {
-                let offset = i64::try_from(k.checked_mul(every_seconds)?.checked_mul(1000)?).ok()?;
+                let offset =
+                    i64::try_from(k.checked_mul(every_seconds)?.checked_mul(1000)?).ok()?;
                 let at = first_at_ms.checked_add(offset)?;
                 match expires_at_ms {
                     Some(expires) if at > expires => None,
@@ -176,13 +192,19 @@ mod tests {
     #[test]
     fn no_fields_and_zero_fields_mean_now() {
         assert_eq!(resolve(json!({})), Ok(Schedule::Immediate));
-        assert_eq!(resolve(json!({"publishAt": 0, "repeatEvery": 0})), Ok(Schedule::Immediate));
+        assert_eq!(
+            resolve(json!({"publishAt": 0, "repeatEvery": 0})),
+            Ok(Schedule::Immediate)
+        );
         assert_eq!(resolve(json!({"publishAt": null})), Ok(Schedule::Immediate));
     }
 
     #[test]
     fn future_publish_at_is_delayed() {
-        assert_eq!(resolve(json!({"publishAt": NOW + 1})), Ok(Schedule::Delayed { at_ms: NOW + 1 }));
+        assert_eq!(
+            resolve(json!({"publishAt": NOW + 1})),
+            Ok(Schedule::Delayed { at_ms: NOW + 1 })
+        );
         assert_eq!(
             resolve(json!({"publishAt": (NOW + 1000) as f64})),
             Ok(Schedule::Delayed { at_ms: NOW + 1000 })
@@ -191,7 +213,10 @@ mod tests {
 
     #[test]
     fn past_publish_at_within_skew_tolerance_is_now() {
-        assert_eq!(resolve(json!({"publishAt": NOW - SKEW})), Ok(Schedule::Immediate));
+        assert_eq!(
+            resolve(json!({"publishAt": NOW - SKEW})),
+            Ok(Schedule::Immediate)
+        );
         assert_eq!(resolve(json!({"publishAt": NOW})), Ok(Schedule::Immediate));
     }
 
@@ -203,19 +228,47 @@ mod tests {
 
     #[test]
     fn non_numeric_times_get_their_field_codes() {
-        assert_eq!(resolve(json!({"publishAt": "soon"})).unwrap_err().kind.code(), 5030);
-        assert_eq!(resolve(json!({"publishAt": 1.5})).unwrap_err().kind.code(), 5030);
-        assert_eq!(resolve(json!({"repeatExpiresAt": true})).unwrap_err().kind.code(), 5003);
-        assert_eq!(resolve(json!({"repeatEvery": "1"})).unwrap_err().kind, ErrorKind::InvalidRepeatEvery);
-        assert_eq!(resolve(json!({"repeatEvery": -1})).unwrap_err().kind, ErrorKind::InvalidRepeatEvery);
-        assert_eq!(resolve(json!({"repeatEvery": 0.5})).unwrap_err().kind, ErrorKind::InvalidRepeatEvery);
+        assert_eq!(
+            resolve(json!({"publishAt": "soon"}))
+                .unwrap_err()
+                .kind
+                .code(),
+            5030
+        );
+        assert_eq!(
+            resolve(json!({"publishAt": 1.5})).unwrap_err().kind.code(),
+            5030
+        );
+        assert_eq!(
+            resolve(json!({"repeatExpiresAt": true}))
+                .unwrap_err()
+                .kind
+                .code(),
+            5003
+        );
+        assert_eq!(
+            resolve(json!({"repeatEvery": "1"})).unwrap_err().kind,
+            ErrorKind::InvalidRepeatEvery
+        );
+        assert_eq!(
+            resolve(json!({"repeatEvery": -1})).unwrap_err().kind,
+            ErrorKind::InvalidRepeatEvery
+        );
+        assert_eq!(
+            resolve(json!({"repeatEvery": 0.5})).unwrap_err().kind,
+            ErrorKind::InvalidRepeatEvery
+        );
     }
 
     #[test]
     fn repeat_without_expiry_repeats_until_cancelled() {
         assert_eq!(
             resolve(json!({"repeatEvery": 2})),
-            Ok(Schedule::Repeating { first_at_ms: NOW, every_seconds: 2, expires_at_ms: None })
+            Ok(Schedule::Repeating {
+                first_at_ms: NOW,
+                every_seconds: 2,
+                expires_at_ms: None
+            })
         );
     }
 
@@ -223,19 +276,28 @@ mod tests {
     fn repeat_expiry_in_the_past_or_before_publish_at_is_5003() {
         let past = resolve(json!({"repeatEvery": 1, "repeatExpiresAt": NOW - 1})).unwrap_err();
         assert_eq!(past.kind.code(), 5003);
-        let before = resolve(json!({"publishAt": NOW + 10_000, "repeatEvery": 1, "repeatExpiresAt": NOW + 5_000}))
-            .unwrap_err();
+        let before = resolve(
+            json!({"publishAt": NOW + 10_000, "repeatEvery": 1, "repeatExpiresAt": NOW + 5_000}),
+        )
+        .unwrap_err();
         assert_eq!(before.kind.code(), 5003);
     }
 
     #[test]
     fn expiry_without_repeat_is_ignored() {
-        assert_eq!(resolve(json!({"repeatExpiresAt": NOW + 5})), Ok(Schedule::Immediate));
+        assert_eq!(
+            resolve(json!({"repeatExpiresAt": NOW + 5})),
+            Ok(Schedule::Immediate)
+        );
     }
 
     #[test]
     fn occurrences_are_anchored_and_end_at_expiry() {
-        let s = Schedule::Repeating { first_at_ms: NOW, every_seconds: 1, expires_at_ms: Some(NOW + 3_500) };
+        let s = Schedule::Repeating {
+            first_at_ms: NOW,
+            every_seconds: 1,
+            expires_at_ms: Some(NOW + 3_500),
+        };
         let due: Vec<i64> = (0..10).filter_map(|k| s.occurrence_at(k, 0)).collect();
         assert_eq!(due, vec![NOW, NOW + 1000, NOW + 2000, NOW + 3000]);
     }

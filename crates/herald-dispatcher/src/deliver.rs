@@ -19,7 +19,12 @@ const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Handles `delivery` to the end: acknowledged when done, dead-lettered when it can never be
 /// handled, requeued when shutdown comes first.
-pub async fn handle(delivery: Delivery, backends: &Backends, metrics: &DispatcherMetrics, shutdown: &CancellationToken) {
+pub async fn handle(
+    delivery: Delivery,
+    backends: &Backends,
+    metrics: &DispatcherMetrics,
+    shutdown: &CancellationToken,
+) {
     let started = Instant::now();
     let envelope = match Envelope::decode(&delivery.body) {
         Ok(envelope) => envelope,
@@ -68,7 +73,10 @@ async fn deliver(envelope: &Envelope, backends: &Backends) -> Result<&'static st
         occurrence: envelope.occurrence_id(),
         json: &json,
     };
-    let delivered = backends.inboxes.deliver(&envelope.app_id, &envelope.channel, polled).await?;
+    let delivered = backends
+        .inboxes
+        .deliver(&envelope.app_id, &envelope.channel, polled)
+        .await?;
     // A repeating message stays scheduled between occurrences; the scheduler finishes it.
     if envelope.schedule.repeat_every == 0 {
         backends
@@ -84,12 +92,24 @@ async fn deliver(envelope: &Envelope, backends: &Backends) -> Result<&'static st
 }
 
 /// Parks an envelope that can never be handled, and fails its message when it names one.
-async fn dead_letter(delivery: Delivery, err: EnvelopeError, backends: &Backends, metrics: &DispatcherMetrics) {
+async fn dead_letter(
+    delivery: Delivery,
+    err: EnvelopeError,
+    backends: &Backends,
+    metrics: &DispatcherMetrics,
+) {
     tracing::error!(error = %err, cause = ?std::error::Error::source(&err), "undecodable envelope, dead-lettering it");
-    metrics.deliveries.with_label_values(&["dead_lettered"]).inc();
+    metrics
+        .deliveries
+        .with_label_values(&["dead_lettered"])
+        .inc();
     if let Some((app, id)) = named_message(&delivery.body) {
         let reason = format!("the dispatcher cannot read this message: {err}");
-        if let Err(err) = backends.statuses.finish(&app, id, Outcome::Failed(reason)).await {
+        if let Err(err) = backends
+            .statuses
+            .finish(&app, id, Outcome::Failed(reason))
+            .await
+        {
             tracing::warn!(error = %err, "cannot mark the message failed");
         }
     }

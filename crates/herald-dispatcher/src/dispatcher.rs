@@ -31,7 +31,10 @@ impl Dispatcher {
     /// Runs until `shutdown`, then waits up to `drain` for in-flight deliveries. Deliveries still
     /// unfinished then are abandoned unacknowledged: the broker hands them to another dispatcher.
     pub async fn run(self, shutdown: CancellationToken, drain: Duration) {
-        let deliveries = self.backends.queue.consume(Route::Dispatch, self.prefetch, shutdown.clone());
+        let deliveries =
+            self.backends
+                .queue
+                .consume(Route::Dispatch, self.prefetch, shutdown.clone());
         let permits = Arc::new(Semaphore::new(self.prefetch as usize));
         let mut in_flight = JoinSet::new();
         loop {
@@ -56,9 +59,15 @@ impl Dispatcher {
             while in_flight.try_join_next().is_some() {}
         }
         tracing::info!(in_flight = in_flight.len(), "dispatcher draining");
-        let drained = tokio::time::timeout(drain, async { while in_flight.join_next().await.is_some() {} }).await;
+        let drained = tokio::time::timeout(drain, async {
+            while in_flight.join_next().await.is_some() {}
+        })
+        .await;
         if drained.is_err() {
-            tracing::warn!(abandoned = in_flight.len(), "drain timeout, leaving the rest to the broker");
+            tracing::warn!(
+                abandoned = in_flight.len(),
+                "drain timeout, leaving the rest to the broker"
+            );
             in_flight.abort_all();
         }
     }

@@ -19,10 +19,15 @@ impl DispatcherMetrics {
             ),
             &["outcome"],
         )?;
-        let buckets = vec![0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0, 5.0];
+        let buckets = vec![
+            0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0, 5.0,
+        ];
         let handling_seconds = Histogram::with_opts(
-            HistogramOpts::new("herald_dispatcher_delivery_seconds", "Time to handle one envelope, consume to ack")
-                .buckets(buckets.clone()),
+            HistogramOpts::new(
+                "herald_dispatcher_delivery_seconds",
+                "Time to handle one envelope, consume to ack",
+            )
+            .buckets(buckets.clone()),
         )?;
         let end_to_end_seconds = Histogram::with_opts(
             HistogramOpts::new(

@@ -19,7 +19,9 @@ impl FromRequest for AppContext {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let Some(state) = req.app_data::<web::Data<IngestState>>() else {
-            return ready(Err(HttpError(herald_core::ApiError::of(herald_core::ErrorKind::Internal))));
+            return ready(Err(HttpError(herald_core::ApiError::of(
+                herald_core::ErrorKind::Internal,
+            ))));
         };
         let info = req.match_info();
         let app = match (info.get("app_id"), info.get("api_key")) {

@@ -37,15 +37,27 @@ impl AppRegistry {
                 by_domain.insert(domain.to_ascii_lowercase(), app.clone());
             }
         }
-        let only = (by_id.len() == 1).then(|| by_id.values().next().cloned()).flatten();
-        Self { by_id, by_domain, only }
+        let only = (by_id.len() == 1)
+            .then(|| by_id.values().next().cloned())
+            .flatten();
+        Self {
+            by_id,
+            by_domain,
+            only,
+        }
     }
 
     /// The app named in the path, if `api_key` is its key.
     pub fn by_path(&self, app_id: &str, api_key: &str) -> Result<Arc<App>, ApiError> {
-        let app = self.by_id.get(&app_id.to_ascii_lowercase()).ok_or_else(|| {
-            ApiError::new(ErrorKind::UnknownApplication, format!("application {app_id} does not exist"))
-        })?;
+        let app = self
+            .by_id
+            .get(&app_id.to_ascii_lowercase())
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorKind::UnknownApplication,
+                    format!("application {app_id} does not exist"),
+                )
+            })?;
         if !constant_time_eq(app.api_key.expose_secret().as_bytes(), api_key.as_bytes()) {
             return Err(ApiError::new(
                 ErrorKind::InvalidApiKey,
@@ -102,16 +114,31 @@ mod tests {
     fn path_form_checks_id_then_key() {
         let apps = AppRegistry::new(&[app("A1", "k1", &[])]);
         assert_eq!(apps.by_path("a1", "k1").unwrap().id, "A1");
-        assert_eq!(apps.by_path("nope", "k1").unwrap_err().kind, ErrorKind::UnknownApplication);
-        assert_eq!(apps.by_path("A1", "k2").unwrap_err().kind, ErrorKind::InvalidApiKey);
-        assert_eq!(apps.by_path("A1", "k").unwrap_err().kind, ErrorKind::InvalidApiKey);
+        assert_eq!(
+            apps.by_path("nope", "k1").unwrap_err().kind,
+            ErrorKind::UnknownApplication
+        );
+        assert_eq!(
+            apps.by_path("A1", "k2").unwrap_err().kind,
+            ErrorKind::InvalidApiKey
+        );
+        assert_eq!(
+            apps.by_path("A1", "k").unwrap_err().kind,
+            ErrorKind::InvalidApiKey
+        );
     }
 
     #[test]
     fn host_form_uses_domains_then_the_only_app() {
-        let two = AppRegistry::new(&[app("A1", "k1", &["one.example"]), app("A2", "k2", &["two.example"])]);
+        let two = AppRegistry::new(&[
+            app("A1", "k1", &["one.example"]),
+            app("A2", "k2", &["two.example"]),
+        ]);
         assert_eq!(two.by_host(Some("TWO.example:8080")).unwrap().id, "A2");
-        assert_eq!(two.by_host(Some("other")).unwrap_err().kind, ErrorKind::UnknownApplication);
+        assert_eq!(
+            two.by_host(Some("other")).unwrap_err().kind,
+            ErrorKind::UnknownApplication
+        );
         let one = AppRegistry::new(&[app("A1", "k1", &[])]);
         assert_eq!(one.by_host(Some("localhost:8080")).unwrap().id, "A1");
         assert_eq!(one.by_host(None).unwrap().id, "A1");

@@ -16,13 +16,23 @@ pub enum EmptyBody {
 }
 
 /// Reads and parses the JSON body of `req`, at most `limit` bytes.
-pub async fn read_json(req: &HttpRequest, mut payload: web::Payload, limit: usize, empty: EmptyBody) -> Result<Value, ApiError> {
+pub async fn read_json(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+    empty: EmptyBody,
+) -> Result<Value, ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let too_large = || ApiError::new(ErrorKind::PayloadTooLarge, format!("the request body is over the limit of {limit} bytes"));
+    let too_large = || {
+        ApiError::new(
+            ErrorKind::PayloadTooLarge,
+            format!("the request body is over the limit of {limit} bytes"),
+        )
+    };
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
@@ -31,7 +41,12 @@ pub async fn read_json(req: &HttpRequest, mut payload: web::Payload, limit: usiz
     }
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::new(ErrorKind::MalformedJson, format!("cannot read the request body: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::new(
+                ErrorKind::MalformedJson,
+                format!("cannot read the request body: {e}"),
+            )
+        })?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }
@@ -43,14 +58,28 @@ pub async fn read_json(req: &HttpRequest, mut payload: web::Payload, limit: usiz
         }
         check_content_type(req)?;
     }
-    serde_json::from_slice(&body).map_err(|e| ApiError::new(ErrorKind::MalformedJson, format!("the request body is not valid JSON: {e}")))
+    serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            ErrorKind::MalformedJson,
+            format!("the request body is not valid JSON: {e}"),
+        )
+    })
 }
 
 fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
     let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
-        return Err(ApiError::new(ErrorKind::UnsupportedMediaType, "the Content-Type header is missing: send application/json"));
+        return Err(ApiError::new(
+            ErrorKind::UnsupportedMediaType,
+            "the Content-Type header is missing: send application/json",
+        ));
     };
-    let essence = value.to_str().unwrap_or("").split(';').next().unwrap_or("").trim();
+    let essence = value
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim();
     if essence.eq_ignore_ascii_case("application/json") {
         Ok(())
     } else {

@@ -18,12 +18,20 @@ pub struct IngestMetrics {
 impl IngestMetrics {
     pub fn register(registry: &Registry) -> prometheus::Result<Self> {
         let requests = IntCounterVec::new(
-            Opts::new("herald_ingest_requests_total", "REST requests by route, method and HTTP status"),
+            Opts::new(
+                "herald_ingest_requests_total",
+                "REST requests by route, method and HTTP status",
+            ),
             &["route", "method", "status"],
         )?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("herald_ingest_request_seconds", "REST request latency by route and method")
-                .buckets(vec![0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0, 5.0]),
+            HistogramOpts::new(
+                "herald_ingest_request_seconds",
+                "REST request latency by route and method",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0, 5.0,
+            ]),
             &["route", "method"],
         )?;
         registry.register(Box::new(requests.clone()))?;
@@ -34,9 +42,14 @@ impl IngestMetrics {
 
 /// Middleware recording every messaging request. The route label is the matched pattern without
 /// its URL-form prefix, so it stays a short, fixed set (never a channel or message id).
-pub async fn record(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+pub async fn record(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let metrics = req.app_data::<web::Data<IngestState>>().map(|s| s.metrics.clone());
+    let metrics = req
+        .app_data::<web::Data<IngestState>>()
+        .map(|s| s.metrics.clone());
     let method = req.method().as_str().to_string();
     let res = next.call(req).await?;
     if let Some(metrics) = metrics {

@@ -49,6 +49,7 @@ pub struct AmqpConfig {
     pub publish_channels: usize,
     pub confirm_timeout_ms: u64,
     pub delivery_limit: u32,
+    pub dead_letter_max_length: u64,
     pub max_reconnect_backoff_ms: u64,
 }
 
@@ -189,8 +190,14 @@ impl Config {
         }
         if let Some(url) = &self.redis.url {
             let url = url.expose_secret();
-            if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")) {
-                return Err(invalid("redis.url", "must start with redis://, rediss:// or unix://"));
+            if !(url.starts_with("redis://")
+                || url.starts_with("rediss://")
+                || url.starts_with("unix://"))
+            {
+                return Err(invalid(
+                    "redis.url",
+                    "must start with redis://, rediss:// or unix://",
+                ));
             }
         }
         if self.amqp.url.is_some() != self.redis.url.is_some() {
@@ -210,17 +217,28 @@ impl Config {
             return Err(invalid("polling.window_seconds", "must be at least 1"));
         }
         if self.polling.subscription_ttl_seconds == 0 {
-            return Err(invalid("polling.subscription_ttl_seconds", "must be at least 1"));
+            return Err(invalid(
+                "polling.subscription_ttl_seconds",
+                "must be at least 1",
+            ));
         }
         if self.polling.inbox_cap == 0 {
             return Err(invalid("polling.inbox_cap", "must be at least 1"));
         }
         if self.dispatcher.dedup_window_seconds == 0 {
-            return Err(invalid("dispatcher.dedup_window_seconds", "must be at least 1"));
+            return Err(invalid(
+                "dispatcher.dedup_window_seconds",
+                "must be at least 1",
+            ));
         }
         if let Some(url) = &self.realtime.public_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) || url.trim_end_matches('/').matches('/').count() > 2 {
-                return Err(invalid("realtime.public_url", "must be http(s)://host[:port] without a path"));
+            if !(url.starts_with("http://") || url.starts_with("https://"))
+                || url.trim_end_matches('/').matches('/').count() > 2
+            {
+                return Err(invalid(
+                    "realtime.public_url",
+                    "must be http(s)://host[:port] without a path",
+                ));
             }
         }
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.telemetry.log_filter) {
@@ -232,15 +250,31 @@ impl Config {
     fn validate_apps(&self) -> Result<(), ConfigError> {
         let mut seen = std::collections::HashSet::new();
         for app in &self.apps {
-            if app.id.is_empty() || app.id.contains('/') || app.id.chars().any(char::is_whitespace) {
-                return Err(invalid("apps.id", format!("{:?} is not a valid app id", app.id)));
+            if app.id.is_empty() || app.id.contains('/') || app.id.chars().any(char::is_whitespace)
+            {
+                return Err(invalid(
+                    "apps.id",
+                    format!("{:?} is not a valid app id", app.id),
+                ));
             }
             if !seen.insert(app.id.to_ascii_lowercase()) {
-                return Err(invalid("apps.id", format!("app {} is configured twice", app.id)));
+                return Err(invalid(
+                    "apps.id",
+                    format!("app {} is configured twice", app.id),
+                ));
             }
             if app.api_key.expose_secret().is_empty() {
-                return Err(invalid("apps.api_key", format!("app {} has an empty API key", app.id)));
+                return Err(invalid(
+                    "apps.api_key",
+                    format!("app {} has an empty API key", app.id),
+                ));
             }
+        }
+        if self.apps.iter().any(|a| a.id.eq_ignore_ascii_case("api")) {
+            return Err(invalid(
+                "apps.id",
+                "\"api\" is reserved for the /api/... URL form",
+            ));
         }
         if self.apps.is_empty() && !self.in_memory() {
             return Err(invalid(
@@ -286,15 +320,22 @@ impl Config {
 fn check_name(field: &'static str, value: &str) -> Result<(), ConfigError> {
     let ok = !value.is_empty()
         && value.len() <= 64
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if ok {
         Ok(())
     } else {
-        Err(invalid(field, "must be 1 to 64 characters of [A-Za-z0-9._-]"))
+        Err(invalid(
+            field,
+            "must be 1 to 64 characters of [A-Za-z0-9._-]",
+        ))
     }
 }
 
 #[cfg(test)]
+// figment::Jail closures must return figment::Result, whose error is large by figment's design.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;
@@ -310,7 +351,12 @@ mod tests {
     #[test]
     fn environment_overrides_file_which_overrides_defaults() {
         Jail::expect_with(|jail| {
-            jail.create_file("herald.toml", "[http]\nlisten = \"127.0.0.1:9000\"\nbody_limit_bytes = 10\n")?;
+            // Start from an environment without the caller's HERALD_* settings.
+            jail.clear_env();
+            jail.create_file(
+                "herald.toml",
+                "[http]\nlisten = \"127.0.0.1:9000\"\nbody_limit_bytes = 10\n",
+            )?;
             jail.set_env("HERALD_HTTP__BODY_LIMIT_BYTES", "20");
             let config = Config::load(Some(Path::new("herald.toml"))).unwrap();
             assert_eq!(config.http.listen.port(), 9000);
@@ -322,6 +368,8 @@ mod tests {
     #[test]
     fn apps_can_come_from_one_environment_variable() {
         Jail::expect_with(|jail| {
+            // Start from an environment without the caller's HERALD_* settings.
+            jail.clear_env();
             jail.set_env("HERALD_AMQP__URL", "amqp://127.0.0.1:5672/%2f");
             jail.set_env("HERALD_REDIS__URL", "redis://127.0.0.1:6379");
             jail.set_env("HERALD_APPS", "[{id=\"A1\",api_key=\"K1\"}]");
@@ -335,6 +383,8 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         Jail::expect_with(|jail| {
+            // Start from an environment without the caller's HERALD_* settings.
+            jail.clear_env();
             jail.set_env("HERALD_AMQP__PREFETCH", "0");
             let err = Config::load(None).unwrap_err().to_string();
             assert!(err.contains("amqp.prefetch"), "{err}");
@@ -348,6 +398,8 @@ mod tests {
     #[test]
     fn real_backends_need_apps_and_each_other() {
         Jail::expect_with(|jail| {
+            // Start from an environment without the caller's HERALD_* settings.
+            jail.clear_env();
             jail.set_env("HERALD_AMQP__URL", "amqp://127.0.0.1:5672/%2f");
             let err = Config::load(None).unwrap_err().to_string();
             assert!(err.contains("redis.url"), "{err}");

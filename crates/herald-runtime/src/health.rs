@@ -30,7 +30,10 @@ impl Health {
     }
 
     pub fn register(&self, probe: Arc<dyn ReadinessProbe>) {
-        self.probes.write().unwrap_or_else(|e| e.into_inner()).push(probe);
+        self.probes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(probe);
     }
 
     /// Marks the role as shutting down: from now on it reports not ready, so load balancers stop
@@ -41,10 +44,16 @@ impl Health {
 
     /// The components that are not ready (empty when ready).
     pub async fn not_ready(&self) -> Vec<&'static str> {
-        let probes: Vec<Arc<dyn ReadinessProbe>> = self.probes.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let probes: Vec<Arc<dyn ReadinessProbe>> = self
+            .probes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let mut down = Vec::new();
         for probe in probes {
-            let ready = tokio::time::timeout(PROBE_TIMEOUT, probe.is_ready()).await.unwrap_or(false);
+            let ready = tokio::time::timeout(PROBE_TIMEOUT, probe.is_ready())
+                .await
+                .unwrap_or(false);
             if !ready {
                 down.push(probe.component());
             }

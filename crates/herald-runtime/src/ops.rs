@@ -37,6 +37,7 @@ async fn readyz(health: web::Data<Health>) -> HttpResponse {
     if down.is_empty() {
         HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
     } else {
-        HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "not ready", "down": down}))
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "not ready", "down": down}))
     }
 }

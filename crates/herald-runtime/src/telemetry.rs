@@ -44,7 +44,10 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
     let filter = EnvFilter::try_new(&config.log_filter)?;
     let fmt = match config.log_format {
         LogFormat::Pretty => tracing_subscriber::fmt::layer().with_target(false).boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().flatten_event(true).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .boxed(),
     };
     // W3C trace context is what crosses every hop: HTTP in, the queue envelope, webhooks out.
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
@@ -54,7 +57,9 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
                 .with_http()
                 .with_endpoint(endpoint.clone())
                 .build()?;
-            let resource = Resource::builder().with_service_name(config.service_name.clone()).build();
+            let resource = Resource::builder()
+                .with_service_name(config.service_name.clone())
+                .build();
             Some(
                 SdkTracerProvider::builder()
                     .with_batch_exporter(exporter)

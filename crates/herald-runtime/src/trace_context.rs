@@ -36,7 +36,11 @@ pub fn outgoing(span: &tracing::Span, incoming: Option<&str>) -> Option<String> 
 /// `version-traceid-parentid-flags`, lowercase hex, with non-zero ids (W3C Trace Context §3.2).
 pub fn is_valid(traceparent: &str) -> bool {
     let parts: Vec<&str> = traceparent.split('-').collect();
-    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let hex = |s: &str, len: usize| {
+        s.len() == len
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
     parts.len() == 4
         && hex(parts[0], 2)
         && parts[0] != "ff"
@@ -53,9 +57,15 @@ mod tests {
 
     #[test]
     fn validates_traceparent() {
-        assert!(is_valid("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
-        assert!(!is_valid("00-00000000000000000000000000000000-b7ad6b7169203331-01"));
-        assert!(!is_valid("00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01"));
+        assert!(is_valid(
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        ));
+        assert!(!is_valid(
+            "00-00000000000000000000000000000000-b7ad6b7169203331-01"
+        ));
+        assert!(!is_valid(
+            "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01"
+        ));
         assert!(!is_valid("garbage"));
     }
 

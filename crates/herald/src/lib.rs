@@ -82,7 +82,9 @@ impl Application {
         let mut server = HttpServer::new(move || {
             let ingest = ingest.clone();
             App::new()
-                .configure(|cfg| herald_runtime::ops::configure(cfg, registry.clone(), server_health.clone()))
+                .configure(|cfg| {
+                    herald_runtime::ops::configure(cfg, registry.clone(), server_health.clone())
+                })
                 .configure(|cfg| {
                     if let Some(state) = ingest {
                         herald_ingest::configure(cfg, state);
@@ -121,7 +123,9 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let server = self.server.handle();
         let mut serving = tokio::spawn(self.server);
-        let dispatching = self.dispatcher.map(|d| tokio::spawn(d.run(shutdown.clone(), self.drain)));
+        let dispatching = self
+            .dispatcher
+            .map(|d| tokio::spawn(d.run(shutdown.clone(), self.drain)));
         let served = tokio::select! {
             _ = shutdown.cancelled() => None,
             result = &mut serving => Some(result),

@@ -8,7 +8,11 @@ use herald_runtime::Config;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "herald", version, about = "Backendless-compatible publish/subscribe messaging")]
+#[command(
+    name = "herald",
+    version,
+    about = "Backendless-compatible publish/subscribe messaging"
+)]
 struct Cli {
     /// A TOML configuration file (HERALD_* environment variables override it).
     #[arg(long, short)]

@@ -16,11 +16,13 @@ local subscribers = redis.call('ZCARD', KEYS[1])
 if subscribers == 0 then
   return 0
 end
-if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[2]) then
+if redis.call('EXISTS', KEYS[3]) == 1 then
   return -1
 end
 local window = tonumber(ARGV[3])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'm', ARGV[1])
+-- Marked only once the append succeeded: a failed append must leave the redelivery deliverable.
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
 redis.call('XTRIM', KEYS[2], 'MINID', '~', now - window)
 redis.call('PEXPIRE', KEYS[2], window * 2)
 return subscribers

@@ -9,10 +9,16 @@ use tokio_util::sync::CancellationToken;
 use super::{Delivery, Queue, Route, Settle};
 use crate::error::QueueError;
 
+/// One route: its sender (publishers, requeues) and receiver (shared by its consumers).
+type RouteChannel = (
+    async_channel::Sender<Vec<u8>>,
+    async_channel::Receiver<Vec<u8>>,
+);
+
 /// An in-memory [`Queue`].
 #[derive(Clone)]
 pub struct MemoryQueue {
-    routes: Arc<HashMap<Route, (async_channel::Sender<Vec<u8>>, async_channel::Receiver<Vec<u8>>)>>,
+    routes: Arc<HashMap<Route, RouteChannel>>,
     dead: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
@@ -24,7 +30,10 @@ impl Default for MemoryQueue {
 
 impl MemoryQueue {
     pub fn new() -> Self {
-        let routes = Route::ALL.iter().map(|r| (*r, async_channel::unbounded())).collect();
+        let routes = Route::ALL
+            .iter()
+            .map(|r| (*r, async_channel::unbounded()))
+            .collect();
         Self {
             routes: Arc::new(routes),
             dead: Arc::default(),
@@ -44,10 +53,18 @@ impl MemoryQueue {
 #[async_trait]
 impl Queue for MemoryQueue {
     async fn publish(&self, route: Route, body: Vec<u8>) -> Result<(), QueueError> {
-        self.sender(route).send(body).await.map_err(|_| QueueError::Unavailable)
+        self.sender(route)
+            .send(body)
+            .await
+            .map_err(|_| QueueError::Unavailable)
     }
 
-    fn consume(&self, route: Route, prefetch: u16, shutdown: CancellationToken) -> async_channel::Receiver<Delivery> {
+    fn consume(
+        &self,
+        route: Route,
+        prefetch: u16,
+        shutdown: CancellationToken,
+    ) -> async_channel::Receiver<Delivery> {
         let (tx, rx) = async_channel::bounded(prefetch as usize);
         let source = self.routes[&route].1.clone();
         let requeue = self.sender(route);
@@ -96,11 +113,17 @@ impl Settle for MemorySettle {
     }
 
     async fn requeue(&self) -> Result<(), QueueError> {
-        self.requeue.send(self.body.clone()).await.map_err(|_| QueueError::Unavailable)
+        self.requeue
+            .send(self.body.clone())
+            .await
+            .map_err(|_| QueueError::Unavailable)
     }
 
     async fn dead_letter(&self) -> Result<(), QueueError> {
-        self.dead.lock().unwrap_or_else(|e| e.into_inner()).push(self.body.clone());
+        self.dead
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(self.body.clone());
         Ok(())
     }
 }
@@ -114,7 +137,10 @@ mod tests {
         let queue = MemoryQueue::new();
         let stop = CancellationToken::new();
         let deliveries = queue.consume(Route::Dispatch, 4, stop.clone());
-        queue.publish(Route::Dispatch, b"one".to_vec()).await.unwrap();
+        queue
+            .publish(Route::Dispatch, b"one".to_vec())
+            .await
+            .unwrap();
         let first = deliveries.recv().await.unwrap();
         assert_eq!(first.body, b"one");
         first.requeue().await.unwrap();

@@ -37,7 +37,12 @@ pub trait Queue: Send + Sync + 'static {
 
     /// Consumes `route` until `shutdown`: deliveries arrive on the returned channel, at most
     /// `prefetch` unacknowledged at once. Consumption survives reconnections.
-    fn consume(&self, route: Route, prefetch: u16, shutdown: CancellationToken) -> async_channel::Receiver<Delivery>;
+    fn consume(
+        &self,
+        route: Route,
+        prefetch: u16,
+        shutdown: CancellationToken,
+    ) -> async_channel::Receiver<Delivery>;
 
     /// Whether the queue can take publishes right now.
     async fn is_ready(&self) -> bool;

@@ -77,7 +77,10 @@ mod tests {
         let keys = Keys::new("t1");
         let channel = ChannelName::parse("news").unwrap();
         let inbox = keys.inbox("app", &channel);
-        let occurrence = OccurrenceId { message_id: MessageId::new_random(), occurrence: 0 };
+        let occurrence = OccurrenceId {
+            message_id: MessageId::new_random(),
+            occurrence: 0,
+        };
         let tags = [
             inbox.subscriptions(),
             inbox.buffer(),

@@ -5,4 +5,3 @@ pub mod inbox;
 pub mod keys;
 pub mod redis_conn;
 pub mod status;
-

@@ -70,6 +70,9 @@ impl herald_runtime::ReadinessProbe for RedisConn {
         let Ok(mut conn) = self.get() else {
             return false;
         };
-        redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok()
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .is_ok()
     }
 }

@@ -21,7 +21,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<IngestState>) {
         .service(messaging_scope("/{app_id}/{api_key}"));
 }
 
-fn messaging_scope(prefix: &str) -> actix_web::Scope<
+fn messaging_scope(
+    prefix: &str,
+) -> actix_web::Scope<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
         Config = (),
@@ -30,7 +32,8 @@ fn messaging_scope(prefix: &str) -> actix_web::Scope<
         InitError = (),
     >,
 > {
-    let resource = |path: &str| web::resource(path.to_string()).default_service(web::to(method_not_allowed));
+    let resource =
+        |path: &str| web::resource(path.to_string()).default_service(web::to(method_not_allowed));
     web::scope(prefix)
         .wrap(from_fn(metrics::record))
         .service(resource("/info").route(web::get().to(info::info)))
@@ -43,7 +46,9 @@ fn messaging_scope(prefix: &str) -> actix_web::Scope<
                 .route(web::get().to(status::status))
                 .route(web::delete().to(status::cancel)),
         )
-        .service(resource("/messaging/{channel}/subscribe").route(web::post().to(polling::subscribe)))
+        .service(
+            resource("/messaging/{channel}/subscribe").route(web::post().to(polling::subscribe)),
+        )
         .service(
             resource("/messaging/{channel}/{subscription_id}")
                 .route(web::get().to(polling::poll))

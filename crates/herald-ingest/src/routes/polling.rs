@@ -34,21 +34,43 @@ pub async fn subscribe(
             )
             .into())
         }
-        Some(_) => return Err(ApiError::new(ErrorKind::InvalidField, "selector must be a string").into()),
+        Some(_) => {
+            return Err(ApiError::new(ErrorKind::InvalidField, "selector must be a string").into())
+        }
     }
-    let id = state.backends.inboxes.subscribe(&app.0.id, &channel).await?;
+    let id = state
+        .backends
+        .inboxes
+        .subscribe(&app.0.id, &channel)
+        .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "subscriptionId": id.to_string() })))
 }
 
-pub async fn poll(req: HttpRequest, app: AppContext, state: web::Data<IngestState>) -> Result<HttpResponse, HttpError> {
+pub async fn poll(
+    req: HttpRequest,
+    app: AppContext,
+    state: web::Data<IngestState>,
+) -> Result<HttpResponse, HttpError> {
     let channel = ChannelName::parse(&path_param(&req, "channel"))?;
-    let unknown = || ApiError::new(ErrorKind::UnknownSubscription, "the subscription does not exist or has expired: subscribe again");
+    let unknown = || {
+        ApiError::new(
+            ErrorKind::UnknownSubscription,
+            "the subscription does not exist or has expired: subscribe again",
+        )
+    };
     let id = SubscriptionId::parse(&path_param(&req, "subscription_id")).ok_or_else(unknown)?;
-    let messages = state.backends.inboxes.poll(&app.0.id, &channel, id).await?.ok_or_else(unknown)?;
+    let messages = state
+        .backends
+        .inboxes
+        .poll(&app.0.id, &channel, id)
+        .await?
+        .ok_or_else(unknown)?;
     // The messages are stored already rendered: join them without parsing them again.
     let mut body = String::with_capacity(16 + messages.iter().map(|m| m.len() + 1).sum::<usize>());
     body.push_str("{\"messages\":[");
     body.push_str(&messages.join(","));
     body.push_str("]}");
-    Ok(HttpResponse::Ok().insert_header(ContentType::json()).body(body))
+    Ok(HttpResponse::Ok()
+        .insert_header(ContentType::json())
+        .body(body))
 }

@@ -24,7 +24,10 @@ pub async fn publish(
     state: web::Data<IngestState>,
 ) -> Result<HttpResponse, HttpError> {
     let span = tracing::Span::current();
-    let incoming = req.headers().get("traceparent").and_then(|v| v.to_str().ok());
+    let incoming = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok());
     herald_runtime::trace_context::adopt(&span, incoming);
     let channel = ChannelName::parse(&path_param(&req, "channel"))?;
     let body = read_json(&req, payload, state.body_limit, EmptyBody::Refuse).await?;
@@ -41,7 +44,11 @@ pub async fn publish(
     // Written before the publish, so the status exists by the time anyone can learn the id, and
     // a dispatcher that is faster than this handler finds a record to mark published.
     let ttl = state.status_ttl + Duration::from_millis(last_occurrence_in(&request.schedule, now));
-    state.backends.statuses.create(&app.0.id, message_id, kind, ttl).await?;
+    state
+        .backends
+        .statuses
+        .create(&app.0.id, message_id, kind, ttl)
+        .await?;
 
     let envelope = Envelope {
         v: ENVELOPE_VERSION,
@@ -87,12 +94,18 @@ fn last_occurrence_in(schedule: &Schedule, now: i64) -> u64 {
 
 /// `POST .../messaging` or `.../messaging/`: a publish without a channel name.
 pub async fn empty_channel(_app: AppContext) -> HttpError {
-    HttpError(ApiError::new(ErrorKind::InvalidChannelName, "channel name must not be empty"))
+    HttpError(ApiError::new(
+        ErrorKind::InvalidChannelName,
+        "channel name must not be empty",
+    ))
 }
 
 /// `POST .../messaging/a/b`: a channel name holding `/` (the SDKs refuse these too).
 pub async fn channel_with_slash(_app: AppContext) -> HttpError {
-    HttpError(ApiError::new(ErrorKind::InvalidChannelName, "channel name must not contain '/'"))
+    HttpError(ApiError::new(
+        ErrorKind::InvalidChannelName,
+        "channel name must not contain '/'",
+    ))
 }
 
 pub(crate) fn now_ms() -> i64 {

@@ -11,7 +11,11 @@ use crate::state::IngestState;
 /// Backendless's text for error 5040 (reference §3).
 const CANNOT_CANCEL: &str = "Message has already been canceled or does not exist.";
 
-pub async fn status(req: HttpRequest, app: AppContext, state: web::Data<IngestState>) -> Result<HttpResponse, HttpError> {
+pub async fn status(
+    req: HttpRequest,
+    app: AppContext,
+    state: web::Data<IngestState>,
+) -> Result<HttpResponse, HttpError> {
     let text = path_param(&req, "channel");
     // An id herald could not have issued is simply unknown, as an expired one is.
     let record = match MessageId::parse(&text) {
@@ -29,14 +33,21 @@ pub async fn status(req: HttpRequest, app: AppContext, state: web::Data<IngestSt
     })))
 }
 
-pub async fn cancel(req: HttpRequest, app: AppContext, state: web::Data<IngestState>) -> Result<HttpResponse, HttpError> {
+pub async fn cancel(
+    req: HttpRequest,
+    app: AppContext,
+    state: web::Data<IngestState>,
+) -> Result<HttpResponse, HttpError> {
     let text = path_param(&req, "channel");
     let cancelled = match MessageId::parse(&text) {
         Some(id) => state.backends.statuses.cancel(&app.0.id, id).await?,
         None => false,
     };
     if !cancelled {
-        return Err(HttpError(ApiError::new(ErrorKind::CannotCancel, CANNOT_CANCEL)));
+        return Err(HttpError(ApiError::new(
+            ErrorKind::CannotCancel,
+            CANNOT_CANCEL,
+        )));
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "status": "cancelled",

@@ -6,7 +6,10 @@ use serde_json::{json, Value};
 use crate::on_both_backends;
 use crate::support::{now_ms, Backend, TestApp, API_KEY, APP_ID};
 
-on_both_backends!(every_bad_input_gets_its_documented_code, bad_input_never_reaches_the_queue);
+on_both_backends!(
+    every_bad_input_gets_its_documented_code,
+    bad_input_never_reaches_the_queue
+);
 
 /// One bad request: what is sent and what must come back.
 struct Case {
@@ -37,22 +40,106 @@ fn cases() -> Vec<Case> {
     let now = now_ms();
     let long_channel = "c".repeat(256);
     let mut cases = vec![
-        case("unknown app id", &format!("/nope/{API_KEY}/messaging/news"), json!({"message": 1}), 401, 9001),
-        case("wrong api key", &format!("/{APP_ID}/wrong/messaging/news"), json!({"message": 1}), 401, 9002),
+        case(
+            "unknown app id",
+            &format!("/nope/{API_KEY}/messaging/news"),
+            json!({"message": 1}),
+            401,
+            9001,
+        ),
+        case(
+            "wrong api key",
+            &format!("/{APP_ID}/wrong/messaging/news"),
+            json!({"message": 1}),
+            401,
+            9002,
+        ),
         case("body is an array", &publish, json!([1]), 400, 9006),
         case("body is a string", &publish, json!("text"), 400, 9006),
-        case("no message field", &publish, json!({"headers": {}}), 400, 9007),
-        case("empty channel", &format!("{app}/messaging/"), json!({"message": 1}), 400, 9010),
-        case("channel too long", &format!("{app}/messaging/{long_channel}"), json!({"message": 1}), 400, 9010),
-        case("channel with encoded slash", &format!("{app}/messaging/a%2Fb"), json!({"message": 1}), 400, 9010),
-        case("channel with slash", &format!("{app}/messaging/a/b"), json!({"message": 1}), 400, 9010),
-        case("channel with slashes", &format!("{app}/messaging/a/b/c"), json!({"message": 1}), 400, 9010),
-        case("publisherId not a string", &publish, json!({"message": 1, "publisherId": 7}), 400, 9011),
-        case("headers not an object", &publish, json!({"message": 1, "headers": [1]}), 400, 9011),
-        case("nested header value", &publish, json!({"message": 1, "headers": {"a": {"b": 1}}}), 400, 9011),
-        case("publishAt too far in the past", &publish, json!({"message": 1, "publishAt": now - 6_000}), 400, 5030),
-        case("publishAt not a number", &publish, json!({"message": 1, "publishAt": "tomorrow"}), 400, 5030),
-        case("publishAt fractional", &publish, json!({"message": 1, "publishAt": 1.5}), 400, 5030),
+        case(
+            "no message field",
+            &publish,
+            json!({"headers": {}}),
+            400,
+            9007,
+        ),
+        case(
+            "empty channel",
+            &format!("{app}/messaging/"),
+            json!({"message": 1}),
+            400,
+            9010,
+        ),
+        case(
+            "channel too long",
+            &format!("{app}/messaging/{long_channel}"),
+            json!({"message": 1}),
+            400,
+            9010,
+        ),
+        case(
+            "channel with encoded slash",
+            &format!("{app}/messaging/a%2Fb"),
+            json!({"message": 1}),
+            400,
+            9010,
+        ),
+        case(
+            "channel with slash",
+            &format!("{app}/messaging/a/b"),
+            json!({"message": 1}),
+            400,
+            9010,
+        ),
+        case(
+            "channel with slashes",
+            &format!("{app}/messaging/a/b/c"),
+            json!({"message": 1}),
+            400,
+            9010,
+        ),
+        case(
+            "publisherId not a string",
+            &publish,
+            json!({"message": 1, "publisherId": 7}),
+            400,
+            9011,
+        ),
+        case(
+            "headers not an object",
+            &publish,
+            json!({"message": 1, "headers": [1]}),
+            400,
+            9011,
+        ),
+        case(
+            "nested header value",
+            &publish,
+            json!({"message": 1, "headers": {"a": {"b": 1}}}),
+            400,
+            9011,
+        ),
+        case(
+            "publishAt too far in the past",
+            &publish,
+            json!({"message": 1, "publishAt": now - 6_000}),
+            400,
+            5030,
+        ),
+        case(
+            "publishAt not a number",
+            &publish,
+            json!({"message": 1, "publishAt": "tomorrow"}),
+            400,
+            5030,
+        ),
+        case(
+            "publishAt fractional",
+            &publish,
+            json!({"message": 1, "publishAt": 1.5}),
+            400,
+            5030,
+        ),
         case(
             "repeatExpiresAt in the past",
             &publish,
@@ -67,20 +154,68 @@ fn cases() -> Vec<Case> {
             400,
             5003,
         ),
-        case("repeatExpiresAt not a number", &publish, json!({"message": 1, "repeatEvery": 1, "repeatExpiresAt": "x"}), 400, 5003),
-        case("repeatEvery negative", &publish, json!({"message": 1, "repeatEvery": -5}), 400, 9012),
-        case("repeatEvery not a number", &publish, json!({"message": 1, "repeatEvery": "5"}), 400, 9012),
-        case("push only", &publish, json!({"message": 1, "publishPolicy": "PUSH"}), 400, 9013),
-        case("selector before selectors exist", &format!("{app}/messaging/news/subscribe"), json!({"selector": "a = 1"}), 400, 9021),
-        case("selector not a string", &format!("{app}/messaging/news/subscribe"), json!({"selector": 5}), 400, 9011),
+        case(
+            "repeatExpiresAt not a number",
+            &publish,
+            json!({"message": 1, "repeatEvery": 1, "repeatExpiresAt": "x"}),
+            400,
+            5003,
+        ),
+        case(
+            "repeatEvery negative",
+            &publish,
+            json!({"message": 1, "repeatEvery": -5}),
+            400,
+            9012,
+        ),
+        case(
+            "repeatEvery not a number",
+            &publish,
+            json!({"message": 1, "repeatEvery": "5"}),
+            400,
+            9012,
+        ),
+        case(
+            "push only",
+            &publish,
+            json!({"message": 1, "publishPolicy": "PUSH"}),
+            400,
+            9013,
+        ),
+        case(
+            "selector before selectors exist",
+            &format!("{app}/messaging/news/subscribe"),
+            json!({"selector": "a = 1"}),
+            400,
+            9021,
+        ),
+        case(
+            "selector not a string",
+            &format!("{app}/messaging/news/subscribe"),
+            json!({"selector": 5}),
+            400,
+            9011,
+        ),
     ];
     cases.push(Case {
         content_type: None,
-        ..case("no content type", &publish, json!({"message": 1}), 415, 9003)
+        ..case(
+            "no content type",
+            &publish,
+            json!({"message": 1}),
+            415,
+            9003,
+        )
     });
     cases.push(Case {
         content_type: Some("text/plain"),
-        ..case("wrong content type", &publish, json!({"message": 1}), 415, 9003)
+        ..case(
+            "wrong content type",
+            &publish,
+            json!({"message": 1}),
+            415,
+            9003,
+        )
     });
     cases.push(Case {
         body: b"{\"message\": ".to_vec(),
@@ -92,19 +227,43 @@ fn cases() -> Vec<Case> {
     });
     cases.push(Case {
         method: Method::GET,
-        ..case("unknown subscription", &format!("{app}/messaging/news/3f1c2a52-0000-4000-8000-000000000000"), json!(null), 404, 9020)
+        ..case(
+            "unknown subscription",
+            &format!("{app}/messaging/news/3f1c2a52-0000-4000-8000-000000000000"),
+            json!(null),
+            404,
+            9020,
+        )
     });
     cases.push(Case {
         method: Method::GET,
-        ..case("malformed subscription id", &format!("{app}/messaging/news/not-a-subscription"), json!(null), 404, 9020)
+        ..case(
+            "malformed subscription id",
+            &format!("{app}/messaging/news/not-a-subscription"),
+            json!(null),
+            404,
+            9020,
+        )
     });
     cases.push(Case {
         method: Method::GET,
-        ..case("unknown route", &format!("{app}/nothing/here"), json!(null), 404, 9030)
+        ..case(
+            "unknown route",
+            &format!("{app}/nothing/here"),
+            json!(null),
+            404,
+            9030,
+        )
     });
     cases.push(Case {
         method: Method::PUT,
-        ..case("method not allowed", &publish, json!({"message": 1}), 405, 9031)
+        ..case(
+            "method not allowed",
+            &publish,
+            json!({"message": 1}),
+            405,
+            9031,
+        )
     });
     cases
 }
@@ -116,7 +275,10 @@ async fn every_bad_input_gets_its_documented_code(backend: Backend) {
         let mut request = app
             .client
             .raw()
-            .request(case.method.clone(), format!("{}{}", app.client.base, case.path))
+            .request(
+                case.method.clone(),
+                format!("{}{}", app.client.base, case.path),
+            )
             .body(case.body.clone());
         if let Some(content_type) = case.content_type {
             request = request.header("Content-Type", content_type);
@@ -126,10 +288,17 @@ async fn every_bad_input_gets_its_documented_code(backend: Backend) {
             && body["code"] == json!(case.code)
             && body["message"].as_str().is_some_and(|m| !m.is_empty());
         if !ok {
-            failures.push(format!("{}: expected {} {}, got {status} {body}", case.name, case.status, case.code));
+            failures.push(format!(
+                "{}: expected {} {}, got {status} {body}",
+                case.name, case.status, case.code
+            ));
         }
     }
-    assert!(failures.is_empty(), "bad inputs answered wrongly:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "bad inputs answered wrongly:\n{}",
+        failures.join("\n")
+    );
 }
 
 async fn bad_input_never_reaches_the_queue(backend: Backend) {
@@ -139,7 +308,10 @@ async fn bad_input_never_reaches_the_queue(backend: Backend) {
         let mut request = app
             .client
             .raw()
-            .request(case.method.clone(), format!("{}{}", app.client.base, case.path))
+            .request(
+                case.method.clone(),
+                format!("{}{}", app.client.base, case.path),
+            )
             .body(case.body.clone());
         if let Some(content_type) = case.content_type {
             request = request.header("Content-Type", content_type);
@@ -147,8 +319,18 @@ async fn bad_input_never_reaches_the_queue(backend: Backend) {
         app.client.send(request).await;
     }
     // A good message published after all the bad ones is the only one the subscriber sees.
-    let id = app.client.publish_ok("news", json!({"message": "good"})).await;
-    let seen = crate::support::poll_until(&app.client, "news", &subscription, 1, std::time::Duration::from_secs(2)).await;
+    let id = app
+        .client
+        .publish_ok("news", json!({"message": "good"}))
+        .await;
+    let seen = crate::support::poll_until(
+        &app.client,
+        "news",
+        &subscription,
+        1,
+        std::time::Duration::from_secs(2),
+    )
+    .await;
     // Anything published by mistake would have been delivered before the good message.
     let more = app.client.poll_ok("news", &subscription).await;
     assert!(more.is_empty(), "{more:?}");

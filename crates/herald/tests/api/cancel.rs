@@ -42,7 +42,13 @@ async fn cancel_of_an_unknown_message_returns_5040(backend: Backend) {
 
 async fn cancel_of_a_delayed_message_cancels_it_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let id = app.client.publish_ok("news", json!({"message": 1, "publishAt": now_ms() + 600_000})).await;
+    let id = app
+        .client
+        .publish_ok(
+            "news",
+            json!({"message": 1, "publishAt": now_ms() + 600_000}),
+        )
+        .await;
     let (status, answer) = app.client.cancel(&id).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer, json!({"status": "cancelled", "messageId": id}));

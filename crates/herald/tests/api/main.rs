@@ -10,3 +10,4 @@ mod multi_process;
 mod outage;
 mod polling;
 mod publish;
+mod shutdown;

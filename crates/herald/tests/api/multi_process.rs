@@ -23,13 +23,21 @@ async fn wait_ready(client: &Client) {
 async fn two_ingest_and_two_dispatcher_processes_deliver_each_message_once() {
     let (amqp, redis) = real_urls();
     let prefix = fresh_prefix();
-    let _cleanup = Cleanup::new(amqp.expose_secret(), redis.expose_secret().to_string(), &prefix, &prefix);
+    let _cleanup = Cleanup::new(
+        amqp.expose_secret(),
+        redis.expose_secret().to_string(),
+        &prefix,
+        &prefix,
+    );
     let env: HashMap<String, String> = [
         ("HERALD_AMQP__URL", amqp.expose_secret()),
         ("HERALD_REDIS__URL", redis.expose_secret()),
         ("HERALD_AMQP__PREFIX", prefix.as_str()),
         ("HERALD_REDIS__KEY_PREFIX", prefix.as_str()),
-        ("HERALD_APPS", &format!("[{{id=\"{APP_ID}\",api_key=\"{API_KEY}\"}}]")),
+        (
+            "HERALD_APPS",
+            &format!("[{{id=\"{APP_ID}\",api_key=\"{API_KEY}\"}}]"),
+        ),
         // A small prefetch spreads the messages over both dispatchers.
         ("HERALD_AMQP__PREFETCH", "4"),
     ]
@@ -52,7 +60,11 @@ async fn two_ingest_and_two_dispatcher_processes_deliver_each_message_once() {
         tasks.push(tokio::spawn(async move {
             let mut ids = Vec::new();
             for n in 0..50 {
-                ids.push(client.publish_ok("news", json!({"message": {"worker": worker, "n": n}})).await);
+                ids.push(
+                    client
+                        .publish_ok("news", json!({"message": {"worker": worker, "n": n}}))
+                        .await,
+                );
             }
             ids
         }));
@@ -63,8 +75,18 @@ async fn two_ingest_and_two_dispatcher_processes_deliver_each_message_once() {
     }
     assert_eq!(published.len(), 200);
 
-    let received = poll_until(&clients[1], "news", &subscription, 200, Duration::from_secs(30)).await;
-    let ids: Vec<String> = received.iter().map(|m| m["messageId"].as_str().unwrap().to_string()).collect();
+    let received = poll_until(
+        &clients[1],
+        "news",
+        &subscription,
+        200,
+        Duration::from_secs(30),
+    )
+    .await;
+    let ids: Vec<String> = received
+        .iter()
+        .map(|m| m["messageId"].as_str().unwrap().to_string())
+        .collect();
     let unique: HashSet<String> = ids.iter().cloned().collect();
     assert_eq!(unique.len(), ids.len(), "duplicates delivered");
     assert_eq!(unique, published);

@@ -17,7 +17,10 @@ on_both_backends!(
 
 async fn publish_answers_scheduled_with_a_backendless_message_id(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (status, answer) = app.client.publish("news", json!({"message": "hello"})).await;
+    let (status, answer) = app
+        .client
+        .publish("news", json!({"message": "hello"}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(answer["status"], "scheduled");
     assert_eq!(answer["errorMessage"], serde_json::Value::Null);
@@ -31,9 +34,15 @@ async fn publish_answers_scheduled_with_a_backendless_message_id(backend: Backen
 
 async fn status_goes_from_scheduled_to_published(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let id = app.client.publish_ok("news", json!({"message": {"n": 1}, "publisherId": "p"})).await;
+    let id = app
+        .client
+        .publish_ok("news", json!({"message": {"n": 1}, "publisherId": "p"}))
+        .await;
     let first = app.client.status(&id).await;
-    assert!(["scheduled", "published"].contains(&first["status"].as_str().unwrap()), "{first}");
+    assert!(
+        ["scheduled", "published"].contains(&first["status"].as_str().unwrap()),
+        "{first}"
+    );
     assert_eq!(first["messageId"], id);
     eventually(Duration::from_secs(1), "the status is published", || {
         let client = app.client.clone();
@@ -42,44 +51,73 @@ async fn status_goes_from_scheduled_to_published(backend: Backend) {
     })
     .await;
     let last = app.client.status(&id).await;
-    assert_eq!(last, json!({"messageId": id, "status": "published", "errorMessage": null}));
+    assert_eq!(
+        last,
+        json!({"messageId": id, "status": "published", "errorMessage": null})
+    );
 }
 
 async fn unknown_message_ids_have_status_unknown(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for id in ["message:37C81F70-9B7B-4CF8-FF24-3690D9054F00", "not-an-id"] {
         let answer = app.client.status(id).await;
-        assert_eq!(answer, json!({"messageId": id, "status": "unknown", "errorMessage": null}));
+        assert_eq!(
+            answer,
+            json!({"messageId": id, "status": "unknown", "errorMessage": null})
+        );
     }
 }
 
 async fn publish_at_within_skew_tolerance_is_published_now(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let id = app.client.publish_ok("news", json!({"message": 1, "publishAt": now_ms() - 4_000})).await;
-    eventually(Duration::from_secs(2), "the slightly-past message is published", || {
-        let client = app.client.clone();
-        let id = id.clone();
-        async move { client.status(&id).await["status"] == "published" }
-    })
+    let id = app
+        .client
+        .publish_ok("news", json!({"message": 1, "publishAt": now_ms() - 4_000}))
+        .await;
+    eventually(
+        Duration::from_secs(2),
+        "the slightly-past message is published",
+        || {
+            let client = app.client.clone();
+            let id = id.clone();
+            async move { client.status(&id).await["status"] == "published" }
+        },
+    )
     .await;
 }
 
 async fn delayed_and_repeating_messages_are_accepted_and_stay_scheduled(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let later = now_ms() + 3_600_000;
-    let delayed = app.client.publish_ok("news", json!({"message": 1, "publishAt": later})).await;
+    let delayed = app
+        .client
+        .publish_ok("news", json!({"message": 1, "publishAt": later}))
+        .await;
     let repeating = app
         .client
-        .publish_ok("news", json!({"message": 2, "repeatEvery": 5, "repeatExpiresAt": later}))
+        .publish_ok(
+            "news",
+            json!({"message": 2, "repeatEvery": 5, "repeatExpiresAt": later}),
+        )
         .await;
-    let forever = app.client.publish_ok("news", json!({"message": 3, "publishAt": later, "repeatEvery": 1})).await;
+    let forever = app
+        .client
+        .publish_ok(
+            "news",
+            json!({"message": 3, "publishAt": later, "repeatEvery": 1}),
+        )
+        .await;
     // An immediate message published after them is delivered: the deferred ones did not block it.
     let now = app.client.publish_ok("news", json!({"message": 4})).await;
-    eventually(Duration::from_secs(2), "the immediate message is published", || {
-        let client = app.client.clone();
-        let now = now.clone();
-        async move { client.status(&now).await["status"] == "published" }
-    })
+    eventually(
+        Duration::from_secs(2),
+        "the immediate message is published",
+        || {
+            let client = app.client.clone();
+            let now = now.clone();
+            async move { client.status(&now).await["status"] == "published" }
+        },
+    )
     .await;
     for id in [delayed, repeating, forever] {
         assert_eq!(app.client.status(&id).await["status"], "scheduled");
@@ -92,11 +130,17 @@ async fn both_url_forms_serve_the_api(backend: Backend) {
     let base = &app.client.base;
     let (status, answer) = app
         .client
-        .send(http.post(format!("{base}/api/messaging/news")).json(&json!({"message": "via /api"})))
+        .send(
+            http.post(format!("{base}/api/messaging/news"))
+                .json(&json!({"message": "via /api"})),
+        )
         .await;
     assert_eq!(status, 200, "{answer}");
     let id = answer["messageId"].as_str().unwrap();
-    let (status, via_api) = app.client.send(http.get(format!("{base}/api/messaging/{id}"))).await;
+    let (status, via_api) = app
+        .client
+        .send(http.get(format!("{base}/api/messaging/{id}")))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(via_api["messageId"], id);
     let (status, info) = app.client.send(http.get(app.client.app_url("/info"))).await;
@@ -104,7 +148,10 @@ async fn both_url_forms_serve_the_api(backend: Backend) {
     assert_eq!(info["appId"], crate::support::APP_ID);
     assert_eq!(info["apiKey"], crate::support::API_KEY);
     assert_eq!(info["rtURL"], format!("http://{}", app.address));
-    let (status, lookup) = app.client.send(http.get(format!("{base}/api/rt/lookup"))).await;
+    let (status, lookup) = app
+        .client
+        .send(http.get(format!("{base}/api/rt/lookup")))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(lookup, info["rtURL"]);
 }

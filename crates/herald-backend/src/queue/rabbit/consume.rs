@@ -4,9 +4,11 @@
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use lapin::Acker;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, BasicRejectOptions};
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, BasicRejectOptions,
+};
 use lapin::types::FieldTable;
+use lapin::Acker;
 use std::sync::Arc;
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
@@ -26,12 +28,13 @@ pub(super) async fn run(
     loop {
         let session = tokio::select! {
             _ = shutdown.cancelled() => return,
-            session = sessions.wait_for(|s| s.is_some()) => match session {
-                Ok(s) => s.clone().expect("waited for some"),
-                Err(_) => return,
+            session = sessions.wait_for(|s| s.is_some()) => match session.as_deref().cloned() {
+                Ok(Some(session)) => session,
+                _ => return,
             },
         };
-        if let Err(err) = consume_session(&queue, prefetch, &session, &deliveries, &shutdown).await {
+        if let Err(err) = consume_session(&queue, prefetch, &session, &deliveries, &shutdown).await
+        {
             tracing::warn!(queue = %queue, error = %err, "rabbitmq consumer stopped, resuming after reconnect");
             broken.notify_one();
         }
@@ -39,7 +42,9 @@ pub(super) async fn run(
             return;
         }
         // Wait for this session to be replaced before consuming again.
-        let _ = sessions.wait_for(|s| !s.as_ref().is_some_and(|s| Arc::ptr_eq(s, &session))).await;
+        let _ = sessions
+            .wait_for(|s| !s.as_ref().is_some_and(|s| Arc::ptr_eq(s, &session)))
+            .await;
     }
 }
 
@@ -51,9 +56,16 @@ async fn consume_session(
     shutdown: &CancellationToken,
 ) -> Result<(), lapin::Error> {
     let channel = session.connection.create_channel().await?;
-    channel.basic_qos(prefetch, BasicQosOptions::default()).await?;
+    channel
+        .basic_qos(prefetch, BasicQosOptions::default())
+        .await?;
     let mut consumer = channel
-        .basic_consume(queue.into(), "".into(), BasicConsumeOptions::default(), FieldTable::default())
+        .basic_consume(
+            queue.into(),
+            "".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
         .await?;
     loop {
         let next = tokio::select! {
@@ -66,7 +78,9 @@ async fn consume_session(
         };
         match next {
             Some(Ok(delivery)) => {
-                let settle = Box::new(RabbitSettle { acker: delivery.acker });
+                let settle = Box::new(RabbitSettle {
+                    acker: delivery.acker,
+                });
                 let item = Delivery::new(delivery.data, delivery.redelivered, settle);
                 if deliveries.send(item).await.is_err() {
                     return Ok(());
@@ -99,7 +113,9 @@ impl Settle for RabbitSettle {
     }
 
     async fn dead_letter(&self) -> Result<(), QueueError> {
-        self.acker.reject(BasicRejectOptions { requeue: false }).await?;
+        self.acker
+            .reject(BasicRejectOptions { requeue: false })
+            .await?;
         Ok(())
     }
 }

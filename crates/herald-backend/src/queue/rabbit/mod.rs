@@ -35,7 +35,11 @@ pub struct RabbitQueue {
 impl RabbitQueue {
     /// Starts the connection supervisor and returns at once: until the first connection is up,
     /// publishes fail with [`QueueError::Unavailable`] and readiness is false.
-    pub fn start(settings: RabbitSettings, confirm_timeout: Duration, metrics: QueueMetrics) -> Self {
+    pub fn start(
+        settings: RabbitSettings,
+        confirm_timeout: Duration,
+        metrics: QueueMetrics,
+    ) -> Self {
         let (tx, sessions) = watch::channel(None);
         let broken = Arc::new(Notify::new());
         let shutdown = CancellationToken::new();
@@ -72,7 +76,8 @@ impl RabbitQueue {
 
     async fn publish_confirmed(&self, route: Route, body: &[u8]) -> Result<(), QueueError> {
         let session = self.session().ok_or(QueueError::Unavailable)?;
-        let index = self.next_channel.fetch_add(1, Ordering::Relaxed) % session.publish_channels.len();
+        let index =
+            self.next_channel.fetch_add(1, Ordering::Relaxed) % session.publish_channels.len();
         let channel = &session.publish_channels[index];
         let properties = BasicProperties::default()
             .with_delivery_mode(2)
@@ -110,11 +115,17 @@ impl Queue for RabbitQueue {
     async fn publish(&self, route: Route, body: Vec<u8>) -> Result<(), QueueError> {
         let started = Instant::now();
         let result = self.publish_confirmed(route, &body).await;
-        self.metrics.observe_publish(route, &result, started.elapsed());
+        self.metrics
+            .observe_publish(route, &result, started.elapsed());
         result
     }
 
-    fn consume(&self, route: Route, prefetch: u16, shutdown: CancellationToken) -> async_channel::Receiver<Delivery> {
+    fn consume(
+        &self,
+        route: Route,
+        prefetch: u16,
+        shutdown: CancellationToken,
+    ) -> async_channel::Receiver<Delivery> {
         let (tx, rx) = async_channel::bounded(prefetch as usize);
         tokio::spawn(consume::run(
             self.settings.topology.queue(route),
@@ -128,7 +139,8 @@ impl Queue for RabbitQueue {
     }
 
     async fn is_ready(&self) -> bool {
-        self.session().is_some_and(|s| s.connection.status().connected())
+        self.session()
+            .is_some_and(|s| s.connection.status().connected())
     }
 
     async fn close(&self) {

@@ -3,7 +3,9 @@
 //! watching, waits for the connection to break, and starts over with capped exponential backoff.
 
 use futures_util::StreamExt;
-use lapin::options::{ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::options::{
+    ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{Channel, Connection, ConnectionProperties, Event, ExchangeKind};
 use secrecy::{ExposeSecret, SecretString};
@@ -23,6 +25,7 @@ pub struct RabbitSettings {
     pub topology: Topology,
     pub publish_channels: usize,
     pub delivery_limit: u32,
+    pub dead_letter_max_length: u64,
     pub max_backoff: Duration,
     pub connection_name: String,
 }
@@ -64,7 +67,9 @@ pub async fn supervise(
                     // Best effort: the broker may already be gone.
                     let _ = tokio::time::timeout(
                         Duration::from_secs(1),
-                        session.connection.close(320, ShortString::from("reconnecting")),
+                        session
+                            .connection
+                            .close(320, ShortString::from("reconnecting")),
                     )
                     .await;
                 }
@@ -91,7 +96,8 @@ async fn next_error(events: &mut (impl futures_util::Stream<Item = Event> + Unpi
 }
 
 async fn open(settings: &RabbitSettings) -> Result<Session, lapin::Error> {
-    let properties = ConnectionProperties::default().with_connection_name(settings.connection_name.clone().into());
+    let properties = ConnectionProperties::default()
+        .with_connection_name(settings.connection_name.clone().into());
     let connection = Connection::connect(settings.url.expose_secret(), properties).await?;
     let setup = connection.create_channel().await?;
     declare(&setup, settings).await?;
@@ -100,7 +106,9 @@ async fn open(settings: &RabbitSettings) -> Result<Session, lapin::Error> {
     for _ in 0..settings.publish_channels {
         let channel = connection.create_channel().await?;
         // Without confirm mode a publish "succeeds" before the broker has the message.
-        channel.confirm_select(ConfirmSelectOptions::default()).await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
         publish_channels.push(channel);
     }
     Ok(Session {
@@ -117,19 +125,36 @@ pub async fn declare(channel: &Channel, settings: &RabbitSettings) -> Result<(),
         ..Default::default()
     };
     channel
-        .exchange_declare(topology.exchange.as_str().into(), ExchangeKind::Direct, durable, FieldTable::default())
+        .exchange_declare(
+            topology.exchange.as_str().into(),
+            ExchangeKind::Direct,
+            durable,
+            FieldTable::default(),
+        )
         .await?;
     channel
-        .exchange_declare(topology.dead_exchange.as_str().into(), ExchangeKind::Fanout, durable, FieldTable::default())
+        .exchange_declare(
+            topology.dead_exchange.as_str().into(),
+            ExchangeKind::Fanout,
+            durable,
+            FieldTable::default(),
+        )
         .await?;
     let queue_options = QueueDeclareOptions {
         durable: true,
         ..Default::default()
     };
     let mut dead_args = FieldTable::default();
-    dead_args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    dead_args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
     channel
-        .queue_declare(topology.dead_queue.as_str().into(), queue_options, dead_args)
+        .queue_declare(
+            topology.dead_queue.as_str().into(),
+            queue_options,
+            dead_args,
+        )
         .await?;
     channel
         .queue_bind(
@@ -143,15 +168,23 @@ pub async fn declare(channel: &Channel, settings: &RabbitSettings) -> Result<(),
     for route in Route::ALL {
         let mut args = FieldTable::default();
         // Quorum queues replicate and fsync: a confirmed message survives a broker restart.
-        args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+        args.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString("quorum".into()),
+        );
         args.insert(
             "x-dead-letter-exchange".into(),
             AMQPValue::LongString(topology.dead_exchange.as_str().into()),
         );
         // A message that keeps failing (a crash loop on it) is parked instead of cycling forever.
-        args.insert("x-delivery-limit".into(), AMQPValue::LongInt(settings.delivery_limit as i32));
+        args.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongInt(settings.delivery_limit as i32),
+        );
         let queue = topology.queue(route);
-        channel.queue_declare(queue.as_str().into(), queue_options, args).await?;
+        channel
+            .queue_declare(queue.as_str().into(), queue_options, args)
+            .await?;
         channel
             .queue_bind(
                 queue.as_str().into(),

@@ -29,7 +29,11 @@ impl Channel {
     fn expire(&mut self, now: Instant, settings: &InboxSettings) {
         self.subscriptions.retain(|_, (_, expires)| *expires > now);
         self.delivered.retain(|_, expires| *expires > now);
-        while self.buffer.front().is_some_and(|e| now.duration_since(e.at) > settings.window) {
+        while self
+            .buffer
+            .front()
+            .is_some_and(|e| now.duration_since(e.at) > settings.window)
+        {
             self.buffer.pop_front();
         }
     }
@@ -49,7 +53,12 @@ impl MemoryInboxStore {
         }
     }
 
-    fn with<R>(&self, app: &str, channel: &ChannelName, f: impl FnOnce(&mut Channel, Instant) -> R) -> R {
+    fn with<R>(
+        &self,
+        app: &str,
+        channel: &ChannelName,
+        f: impl FnOnce(&mut Channel, Instant) -> R,
+    ) -> R {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         let key = (app.to_string(), channel.clone());
@@ -65,7 +74,11 @@ impl MemoryInboxStore {
 
 #[async_trait]
 impl InboxStore for MemoryInboxStore {
-    async fn subscribe(&self, app: &str, channel: &ChannelName) -> Result<SubscriptionId, StoreError> {
+    async fn subscribe(
+        &self,
+        app: &str,
+        channel: &ChannelName,
+    ) -> Result<SubscriptionId, StoreError> {
         let id = SubscriptionId::new_random();
         let ttl = self.settings.subscription_ttl;
         self.with(app, channel, |c, now| {
@@ -75,19 +88,35 @@ impl InboxStore for MemoryInboxStore {
         Ok(id)
     }
 
-    async fn poll(&self, app: &str, channel: &ChannelName, id: SubscriptionId) -> Result<Option<Vec<String>>, StoreError> {
+    async fn poll(
+        &self,
+        app: &str,
+        channel: &ChannelName,
+        id: SubscriptionId,
+    ) -> Result<Option<Vec<String>>, StoreError> {
         let settings = self.settings;
         Ok(self.with(app, channel, |c, now| {
             let (cursor, _) = *c.subscriptions.get(&id)?;
-            let messages: Vec<&Entry> = c.buffer.iter().filter(|e| e.seq >= cursor).take(settings.cap).collect();
+            let messages: Vec<&Entry> = c
+                .buffer
+                .iter()
+                .filter(|e| e.seq >= cursor)
+                .take(settings.cap)
+                .collect();
             let next = messages.last().map_or(cursor, |e| e.seq + 1);
             let out = messages.iter().map(|e| e.json.clone()).collect();
-            c.subscriptions.insert(id, (next, now + settings.subscription_ttl));
+            c.subscriptions
+                .insert(id, (next, now + settings.subscription_ttl));
             Some(out)
         }))
     }
 
-    async fn deliver(&self, app: &str, channel: &ChannelName, message: Polled<'_>) -> Result<Delivered, StoreError> {
+    async fn deliver(
+        &self,
+        app: &str,
+        channel: &ChannelName,
+        message: Polled<'_>,
+    ) -> Result<Delivered, StoreError> {
         let settings = self.settings;
         Ok(self.with(app, channel, |c, now| {
             if c.subscriptions.is_empty() {
@@ -96,7 +125,8 @@ impl InboxStore for MemoryInboxStore {
             if c.delivered.contains_key(&message.occurrence) {
                 return Delivered::Duplicate;
             }
-            c.delivered.insert(message.occurrence, now + settings.dedup_window);
+            c.delivered
+                .insert(message.occurrence, now + settings.dedup_window);
             c.buffer.push_back(Entry {
                 seq: c.next_seq,
                 at: now,
@@ -110,4 +140,3 @@ impl InboxStore for MemoryInboxStore {
         }))
     }
 }
-

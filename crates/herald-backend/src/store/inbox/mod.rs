@@ -52,10 +52,24 @@ pub struct Polled<'a> {
 #[async_trait]
 pub trait InboxStore: Send + Sync + 'static {
     /// Opens a subscription that receives the channel's messages delivered from now on.
-    async fn subscribe(&self, app: &str, channel: &ChannelName) -> Result<SubscriptionId, StoreError>;
+    async fn subscribe(
+        &self,
+        app: &str,
+        channel: &ChannelName,
+    ) -> Result<SubscriptionId, StoreError>;
     /// The messages since the last poll (oldest first, as JSON texts), or `None` when the
     /// subscription is unknown or expired.
-    async fn poll(&self, app: &str, channel: &ChannelName, id: SubscriptionId) -> Result<Option<Vec<String>>, StoreError>;
+    async fn poll(
+        &self,
+        app: &str,
+        channel: &ChannelName,
+        id: SubscriptionId,
+    ) -> Result<Option<Vec<String>>, StoreError>;
     /// Buffers one occurrence for the channel's subscriptions, once.
-    async fn deliver(&self, app: &str, channel: &ChannelName, message: Polled<'_>) -> Result<Delivered, StoreError>;
+    async fn deliver(
+        &self,
+        app: &str,
+        channel: &ChannelName,
+        message: Polled<'_>,
+    ) -> Result<Delivered, StoreError>;
 }

@@ -11,9 +11,12 @@ use crate::error::StoreError;
 use crate::store::keys::Keys;
 use crate::store::redis_conn::RedisConn;
 
-static SUBSCRIBE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("../../lua/inbox_subscribe.lua")));
-static DELIVER: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("../../lua/inbox_deliver.lua")));
-static POLL: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("../../lua/inbox_poll.lua")));
+static SUBSCRIBE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("../../lua/inbox_subscribe.lua")));
+static DELIVER: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("../../lua/inbox_deliver.lua")));
+static POLL: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("../../lua/inbox_poll.lua")));
 
 /// A Redis-backed [`InboxStore`].
 pub struct RedisInboxStore {
@@ -24,13 +27,21 @@ pub struct RedisInboxStore {
 
 impl RedisInboxStore {
     pub fn new(conn: RedisConn, keys: Keys, settings: InboxSettings) -> Self {
-        Self { conn, keys, settings }
+        Self {
+            conn,
+            keys,
+            settings,
+        }
     }
 }
 
 #[async_trait]
 impl InboxStore for RedisInboxStore {
-    async fn subscribe(&self, app: &str, channel: &ChannelName) -> Result<SubscriptionId, StoreError> {
+    async fn subscribe(
+        &self,
+        app: &str,
+        channel: &ChannelName,
+    ) -> Result<SubscriptionId, StoreError> {
         let mut conn = self.conn.get()?;
         let keys = self.keys.inbox(app, channel);
         let id = SubscriptionId::new_random();
@@ -45,7 +56,12 @@ impl InboxStore for RedisInboxStore {
         Ok(id)
     }
 
-    async fn poll(&self, app: &str, channel: &ChannelName, id: SubscriptionId) -> Result<Option<Vec<String>>, StoreError> {
+    async fn poll(
+        &self,
+        app: &str,
+        channel: &ChannelName,
+        id: SubscriptionId,
+    ) -> Result<Option<Vec<String>>, StoreError> {
         let mut conn = self.conn.get()?;
         let keys = self.keys.inbox(app, channel);
         let messages: Option<Vec<String>> = POLL
@@ -61,7 +77,12 @@ impl InboxStore for RedisInboxStore {
         Ok(messages)
     }
 
-    async fn deliver(&self, app: &str, channel: &ChannelName, message: Polled<'_>) -> Result<Delivered, StoreError> {
+    async fn deliver(
+        &self,
+        app: &str,
+        channel: &ChannelName,
+        message: Polled<'_>,
+    ) -> Result<Delivered, StoreError> {
         let mut conn = self.conn.get()?;
         let keys = self.keys.inbox(app, channel);
         let outcome: i64 = DELIVER

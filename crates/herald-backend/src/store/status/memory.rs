@@ -55,7 +55,10 @@ impl MemoryStatusStore {
     fn with<R>(&self, f: impl FnOnce(&mut Entries) -> R) -> R {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        if entries.last_sweep.is_none_or(|at| now.duration_since(at) >= SWEEP_EVERY) {
+        if entries
+            .last_sweep
+            .is_none_or(|at| now.duration_since(at) >= SWEEP_EVERY)
+        {
             entries.map.retain(|_, e| e.expires > now);
             entries.last_sweep = Some(now);
         }
@@ -65,7 +68,13 @@ impl MemoryStatusStore {
 
 #[async_trait]
 impl StatusStore for MemoryStatusStore {
-    async fn create(&self, app: &str, id: MessageId, kind: DeliveryKind, ttl: Duration) -> Result<(), StoreError> {
+    async fn create(
+        &self,
+        app: &str,
+        id: MessageId,
+        kind: DeliveryKind,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
         let entry = Entry {
             record: StatusRecord {
                 status: MessageStatus::Scheduled,
@@ -87,7 +96,12 @@ impl StatusStore for MemoryStatusStore {
         Ok(self.with(|e| e.live(app, id).map(|e| e.record.clone())))
     }
 
-    async fn finish(&self, app: &str, id: MessageId, outcome: Outcome) -> Result<Finished, StoreError> {
+    async fn finish(
+        &self,
+        app: &str,
+        id: MessageId,
+        outcome: Outcome,
+    ) -> Result<Finished, StoreError> {
         let ttl = self.ttl;
         Ok(self.with(|e| match e.live(app, id) {
             None => Finished::Missing,
@@ -112,7 +126,10 @@ impl StatusStore for MemoryStatusStore {
     async fn cancel(&self, app: &str, id: MessageId) -> Result<bool, StoreError> {
         let ttl = self.ttl;
         Ok(self.with(|e| match e.live(app, id) {
-            Some(e) if e.record.status == MessageStatus::Scheduled && e.kind == DeliveryKind::Deferred => {
+            Some(e)
+                if e.record.status == MessageStatus::Scheduled
+                    && e.kind == DeliveryKind::Deferred =>
+            {
                 e.record.status = MessageStatus::Cancelled;
                 e.expires = Instant::now() + ttl;
                 true

@@ -37,12 +37,23 @@ pub enum Finished {
 #[async_trait]
 pub trait StatusStore: Send + Sync + 'static {
     /// Records a newly accepted message as scheduled, kept for `ttl`.
-    async fn create(&self, app: &str, id: MessageId, kind: DeliveryKind, ttl: Duration) -> Result<(), StoreError>;
+    async fn create(
+        &self,
+        app: &str,
+        id: MessageId,
+        kind: DeliveryKind,
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
     /// Removes the record of a message the queue refused (its id was never handed out).
     async fn discard(&self, app: &str, id: MessageId) -> Result<(), StoreError>;
     async fn get(&self, app: &str, id: MessageId) -> Result<Option<StatusRecord>, StoreError>;
     /// Moves a scheduled message to its outcome.
-    async fn finish(&self, app: &str, id: MessageId, outcome: Outcome) -> Result<Finished, StoreError>;
+    async fn finish(
+        &self,
+        app: &str,
+        id: MessageId,
+        outcome: Outcome,
+    ) -> Result<Finished, StoreError>;
     /// Cancels a deferred message that is still scheduled; false when there is nothing to cancel.
     async fn cancel(&self, app: &str, id: MessageId) -> Result<bool, StoreError>;
 }

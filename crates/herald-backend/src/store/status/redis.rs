@@ -13,9 +13,12 @@ use crate::error::StoreError;
 use crate::store::keys::Keys;
 use crate::store::redis_conn::RedisConn;
 
-static CREATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("../../lua/status_create.lua")));
-static FINISH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("../../lua/status_finish.lua")));
-static CANCEL: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("../../lua/status_cancel.lua")));
+static CREATE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("../../lua/status_create.lua")));
+static FINISH: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("../../lua/status_finish.lua")));
+static CANCEL: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("../../lua/status_cancel.lua")));
 
 /// A Redis-backed [`StatusStore`].
 pub struct RedisStatusStore {
@@ -33,7 +36,13 @@ impl RedisStatusStore {
 
 #[async_trait]
 impl StatusStore for RedisStatusStore {
-    async fn create(&self, app: &str, id: MessageId, kind: DeliveryKind, ttl: Duration) -> Result<(), StoreError> {
+    async fn create(
+        &self,
+        app: &str,
+        id: MessageId,
+        kind: DeliveryKind,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn.get()?;
         let _: i64 = CREATE
             .key(self.keys.status(app, id))
@@ -52,19 +61,29 @@ impl StatusStore for RedisStatusStore {
 
     async fn get(&self, app: &str, id: MessageId) -> Result<Option<StatusRecord>, StoreError> {
         let mut conn = self.conn.get()?;
-        let (status, error): (Option<String>, Option<String>) =
-            redis::cmd("HMGET").arg(self.keys.status(app, id)).arg("s").arg("e").query_async(&mut conn).await?;
+        let (status, error): (Option<String>, Option<String>) = redis::cmd("HMGET")
+            .arg(self.keys.status(app, id))
+            .arg("s")
+            .arg("e")
+            .query_async(&mut conn)
+            .await?;
         let Some(status) = status else {
             return Ok(None);
         };
-        let status = MessageStatus::parse(&status).ok_or_else(|| StoreError::Unexpected(format!("status {status}")))?;
+        let status = MessageStatus::parse(&status)
+            .ok_or_else(|| StoreError::Unexpected(format!("status {status}")))?;
         Ok(Some(StatusRecord {
             status,
             error_message: error,
         }))
     }
 
-    async fn finish(&self, app: &str, id: MessageId, outcome: Outcome) -> Result<Finished, StoreError> {
+    async fn finish(
+        &self,
+        app: &str,
+        id: MessageId,
+        outcome: Outcome,
+    ) -> Result<Finished, StoreError> {
         let mut conn = self.conn.get()?;
         let (status, error) = match &outcome {
             Outcome::Published => ("published", ""),

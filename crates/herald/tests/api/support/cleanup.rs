@@ -29,24 +29,36 @@ impl Drop for Cleanup {
         let keys = herald_backend::store::keys::Keys::new(&self.key_prefix);
         // Drop cannot await, and may run inside a runtime: clean up from a thread of its own.
         let done = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             runtime.block_on(async move {
                 if let Ok(conn) = lapin::Connection::connect(&amqp_url, Default::default()).await {
                     if let Ok(channel) = conn.create_channel().await {
                         for queue in topology.queues() {
-                            let _ = channel.queue_delete(queue.as_str().into(), Default::default()).await;
+                            let _ = channel
+                                .queue_delete(queue.as_str().into(), Default::default())
+                                .await;
                         }
                         for exchange in [&topology.exchange, &topology.dead_exchange] {
-                            let _ = channel.exchange_delete(exchange.as_str().into(), Default::default()).await;
+                            let _ = channel
+                                .exchange_delete(exchange.as_str().into(), Default::default())
+                                .await;
                         }
                     }
                     let _ = conn.close(200, "cleaned".into()).await;
                 }
                 if let Ok(client) = redis::Client::open(redis_url) {
                     if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
-                        let found: Vec<String> = redis::cmd("KEYS").arg(keys.pattern()).query_async(&mut conn).await.unwrap_or_default();
+                        let found: Vec<String> = redis::cmd("KEYS")
+                            .arg(keys.pattern())
+                            .query_async(&mut conn)
+                            .await
+                            .unwrap_or_default();
                         if !found.is_empty() {
-                            let _: Result<i64, _> = redis::cmd("DEL").arg(found).query_async(&mut conn).await;
+                            let _: Result<i64, _> =
+                                redis::cmd("DEL").arg(found).query_async(&mut conn).await;
                         }
                     }
                 }

@@ -26,7 +26,12 @@ impl Client {
 
     /// Publishes `body` to `channel`; returns (HTTP status, JSON answer).
     pub async fn publish(&self, channel: &str, body: Value) -> (u16, Value) {
-        self.send(self.http.post(self.app_url(&format!("/messaging/{channel}"))).json(&body)).await
+        self.send(
+            self.http
+                .post(self.app_url(&format!("/messaging/{channel}")))
+                .json(&body),
+        )
+        .await
     }
 
     /// Publishes and expects acceptance; returns the message id.
@@ -37,25 +42,45 @@ impl Client {
     }
 
     pub async fn status(&self, message_id: &str) -> Value {
-        let (status, answer) = self.send(self.http.get(self.app_url(&format!("/messaging/{message_id}")))).await;
+        let (status, answer) = self
+            .send(
+                self.http
+                    .get(self.app_url(&format!("/messaging/{message_id}"))),
+            )
+            .await;
         assert_eq!(status, 200, "status answered {answer}");
         answer
     }
 
     pub async fn cancel(&self, message_id: &str) -> (u16, Value) {
-        self.send(self.http.delete(self.app_url(&format!("/messaging/{message_id}")))).await
+        self.send(
+            self.http
+                .delete(self.app_url(&format!("/messaging/{message_id}"))),
+        )
+        .await
     }
 
     pub async fn subscribe(&self, channel: &str) -> String {
         let (status, answer) = self
-            .send(self.http.post(self.app_url(&format!("/messaging/{channel}/subscribe"))).json(&json!({})))
+            .send(
+                self.http
+                    .post(self.app_url(&format!("/messaging/{channel}/subscribe")))
+                    .json(&json!({})),
+            )
             .await;
         assert_eq!(status, 200, "subscribe answered {answer}");
-        answer["subscriptionId"].as_str().expect("subscriptionId").to_string()
+        answer["subscriptionId"]
+            .as_str()
+            .expect("subscriptionId")
+            .to_string()
     }
 
     pub async fn poll(&self, channel: &str, subscription: &str) -> (u16, Value) {
-        self.send(self.http.get(self.app_url(&format!("/messaging/{channel}/{subscription}")))).await
+        self.send(
+            self.http
+                .get(self.app_url(&format!("/messaging/{channel}/{subscription}"))),
+        )
+        .await
     }
 
     /// Polls and expects success; returns the messages.

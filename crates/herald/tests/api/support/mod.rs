@@ -29,18 +29,16 @@ pub enum Backend {
     InMemory,
 }
 
-/// The URLs of the real RabbitMQ and Redis (read through herald's own config loader).
+/// The URLs of the real RabbitMQ and Redis: the variables scripts/test exports, or the local
+/// standard ports.
 pub fn real_urls() -> (SecretString, SecretString) {
-    let config = Config::load(None).expect("the HERALD_* environment is a valid configuration");
-    let amqp = config
-        .amqp
-        .url
-        .unwrap_or_else(|| SecretString::from("amqp://guest:guest@127.0.0.1:5672/%2f"));
-    let redis = config
-        .redis
-        .url
-        .unwrap_or_else(|| SecretString::from("redis://127.0.0.1:6379"));
-    (amqp, redis)
+    let var = |name: &str, default: &str| {
+        SecretString::from(std::env::var(name).unwrap_or_else(|_| default.to_string()))
+    };
+    (
+        var("HERALD_AMQP__URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
+        var("HERALD_REDIS__URL", "redis://127.0.0.1:6379"),
+    )
 }
 
 /// A fresh prefix, so tests running side by side never share a queue or a key.
@@ -90,12 +88,19 @@ impl TestApp {
         let cleanup = config.amqp.url.as_ref().map(|amqp| {
             cleanup::Cleanup::new(
                 amqp.expose_secret(),
-                config.redis.url.as_ref().map(|r| r.expose_secret().to_string()).unwrap_or_default(),
+                config
+                    .redis
+                    .url
+                    .as_ref()
+                    .map(|r| r.expose_secret().to_string())
+                    .unwrap_or_default(),
                 &config.amqp.prefix,
                 &config.redis.key_prefix,
             )
         });
-        let app = Application::build(role, config).await.expect("herald builds");
+        let app = Application::build(role, config)
+            .await
+            .expect("herald builds");
         let address = app.address();
         let stop = CancellationToken::new();
         let running = tokio::spawn(app.run_until_stopped(stop.clone()));
@@ -120,12 +125,14 @@ impl TestApp {
         .await;
     }
 
-    /// Stops herald gracefully and waits for it.
-    pub async fn stop(mut self) {
+    /// Stops herald gracefully and waits for it. Returns the cleanup of its queues and keys, so
+    /// a test can start another herald on the same state before letting it go.
+    pub async fn stop(mut self) -> Option<cleanup::Cleanup> {
         self.stop.cancel();
         if let Some(running) = self.running.take() {
             running.await.expect("joins").expect("herald stops cleanly");
         }
+        self._cleanup.take()
     }
 }
 
@@ -184,7 +191,13 @@ macro_rules! on_both_backends {
 
 /// Polls `subscription` until it has received `count` messages in all, or `deadline` passes;
 /// returns everything received (more than `count` if more came).
-pub async fn poll_until(client: &Client, channel: &str, subscription: &str, count: usize, deadline: Duration) -> Vec<serde_json::Value> {
+pub async fn poll_until(
+    client: &Client,
+    channel: &str,
+    subscription: &str,
+    count: usize,
+    deadline: Duration,
+) -> Vec<serde_json::Value> {
     let until = tokio::time::Instant::now() + deadline;
     let mut received = Vec::new();
     while received.len() < count && tokio::time::Instant::now() < until {

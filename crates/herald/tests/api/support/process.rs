@@ -46,4 +46,15 @@ impl HeraldProcess {
     pub fn kill(&mut self) {
         let _ = self.child.start_kill();
     }
+
+    /// Sends SIGTERM, as an orchestrator does, and waits for the exit status.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("still running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        self.child.wait().await.expect("herald exits")
+    }
 }

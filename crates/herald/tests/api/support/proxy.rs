@@ -71,14 +71,23 @@ pub fn url_address(url: &str) -> SocketAddr {
     let authority = rest.split('/').next().unwrap();
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
     let host_port = host_port.replace("localhost", "127.0.0.1");
-    host_port.parse().unwrap_or_else(|_| panic!("{host_port} is not host:port"))
+    host_port
+        .parse()
+        .unwrap_or_else(|_| panic!("{host_port} is not host:port"))
 }
 
 /// `url` with its host:port replaced by `address`.
 pub fn url_through(url: &str, address: SocketAddr) -> String {
     let (scheme, rest) = url.split_once("://").unwrap();
     let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-    let credentials = authority.rsplit_once('@').map(|(c, _)| format!("{c}@")).unwrap_or_default();
-    let slash = if path.is_empty() && !rest.contains('/') { "" } else { "/" };
+    let credentials = authority
+        .rsplit_once('@')
+        .map(|(c, _)| format!("{c}@"))
+        .unwrap_or_default();
+    let slash = if path.is_empty() && !rest.contains('/') {
+        ""
+    } else {
+        "/"
+    };
     format!("{scheme}://{credentials}{address}{slash}{path}")
 }
