@@ -1,1 +1,90 @@
-fn main() {}
+//! `herald-bench ingest`: how fast herald's ingest takes publishes over HTTP, against how fast the
+//! same RabbitMQ takes confirmed publishes of the same size from a bare lapin client on one
+//! channel, measured in one run. It prints both rates, their ratio, and publish latency at full
+//! load and at half of herald's peak rate. A program, not a test: it never fails on slowness.
+
+mod bare;
+mod http;
+mod report;
+
+use clap::Parser;
+use std::time::Duration;
+
+#[derive(Parser)]
+enum Bench {
+    /// Publish throughput and latency of ingest against a bare lapin client.
+    Ingest(Args),
+    /// Deletes the queues and exchanges of a benchmarked herald (what `ingest` does at its end).
+    Purge {
+        #[arg(long)]
+        amqp_url: String,
+        #[arg(long)]
+        herald_prefix: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct Args {
+    /// The REST root of a running herald ingest: http://host:port/<app-id>/<api-key>.
+    #[arg(long)]
+    url: String,
+    /// RabbitMQ URL for the bare-client baseline (the broker herald publishes to).
+    #[arg(long)]
+    amqp_url: String,
+    /// Requests (and unconfirmed publishes) in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Seconds each measured phase runs.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Size of the published message's payload, in bytes.
+    #[arg(long, default_value_t = 256)]
+    message_bytes: usize,
+    /// Times the pair of peak measurements is repeated (the report gives medians).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// The amqp.prefix of the herald under test: its dispatch queue is emptied before each herald
+    /// phase, and its queues are deleted at the end.
+    #[arg(long)]
+    herald_prefix: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = match Bench::parse() {
+        Bench::Ingest(args) => args,
+        Bench::Purge {
+            amqp_url,
+            herald_prefix,
+        } => return bare::purge(&amqp_url, &herald_prefix).await,
+    };
+    let body = http::publish_body(args.message_bytes);
+    let envelope_bytes = bare::envelope_size(&body);
+    let duration = Duration::from_secs(args.seconds);
+    println!(
+        "herald ingest benchmark: {} B message ({} B envelope), concurrency {}, {} s per phase, {} rounds",
+        args.message_bytes, envelope_bytes, args.concurrency, args.seconds, args.rounds
+    );
+    http::warm_up(&args.url, &body, args.concurrency).await?;
+
+    let mut bare_rates = Vec::new();
+    let mut herald_runs = Vec::new();
+    for round in 1..=args.rounds {
+        let bare = bare::run(&args.amqp_url, envelope_bytes, args.concurrency, duration).await?;
+        bare::purge_dispatch(&args.amqp_url, &args.herald_prefix).await?;
+        let herald = http::run_closed(&args.url, &body, args.concurrency, duration).await?;
+        println!(
+            "round {round}: bare lapin {:.0}/s, herald {:.0}/s (ratio {:.2})",
+            bare,
+            herald.rate(),
+            herald.rate() / bare
+        );
+        bare_rates.push(bare);
+        herald_runs.push(herald);
+    }
+    let herald_peak = report::median(herald_runs.iter().map(|r| r.rate()).collect());
+    bare::purge_dispatch(&args.amqp_url, &args.herald_prefix).await?;
+    let half = http::run_open(&args.url, &body, herald_peak / 2.0, duration).await?;
+    report::print(&bare_rates, &herald_runs, &half);
+    Ok(())
+}

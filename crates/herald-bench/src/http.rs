@@ -1,0 +1,203 @@
+//! Driving herald's `POST .../messaging/<channel>` over HTTP/1.1 keep-alive connections, one per
+//! concurrent publisher, with a bare hyper client so the load generator takes as little of the
+//! shared CPU as it can: closed loop at a fixed concurrency (the peak rate), or open loop at a
+//! fixed rate (latency below saturation).
+
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+/// What one phase measured.
+pub struct Run {
+    pub accepted: u64,
+    pub failed: u64,
+    pub elapsed: Duration,
+    /// Latency of accepted publishes, µs.
+    pub latency: Histogram<u64>,
+}
+
+impl Run {
+    pub fn rate(&self) -> f64 {
+        self.accepted as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+pub fn publish_body(message_bytes: usize) -> serde_json::Value {
+    serde_json::json!({ "message": "x".repeat(message_bytes), "headers": {"bench": "1"} })
+}
+
+/// Where to publish: `http://host:port/<path>`.
+#[derive(Clone)]
+struct Target {
+    authority: String,
+    path: String,
+    body: Bytes,
+}
+
+impl Target {
+    fn new(root: &str, body: &serde_json::Value) -> anyhow::Result<Self> {
+        let rest = root
+            .strip_prefix("http://")
+            .ok_or_else(|| anyhow::anyhow!("--url must start with http://"))?;
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        Ok(Self {
+            authority: authority.to_string(),
+            path: format!("/{path}/messaging/bench"),
+            body: Bytes::from(serde_json::to_vec(body)?),
+        })
+    }
+
+    async fn connect(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+        let stream = TcpStream::connect(&self.authority).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        Ok(sender)
+    }
+
+    /// One publish on `sender`; true when herald accepted it.
+    async fn publish(&self, sender: &mut SendRequest<Full<Bytes>>) -> anyhow::Result<bool> {
+        sender.ready().await?;
+        let request = hyper::Request::post(self.path.as_str())
+            .header("host", self.authority.as_str())
+            .header("content-type", "application/json")
+            .body(Full::new(self.body.clone()))?;
+        let response = sender.send_request(request).await?;
+        let ok = response.status().is_success();
+        response.into_body().collect().await?;
+        Ok(ok)
+    }
+}
+
+/// A short untimed run, so connections and herald's own warm-up are not measured.
+pub async fn warm_up(
+    root: &str,
+    body: &serde_json::Value,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let run = run_closed(root, body, concurrency, Duration::from_secs(2)).await?;
+    anyhow::ensure!(
+        run.accepted > 0,
+        "herald accepted no publish during warm-up ({} failed)",
+        run.failed
+    );
+    Ok(())
+}
+
+/// `concurrency` publishers, each sending its next publish when the last is answered.
+pub async fn run_closed(
+    root: &str,
+    body: &serde_json::Value,
+    concurrency: usize,
+    duration: Duration,
+) -> anyhow::Result<Run> {
+    let target = Target::new(root, body)?;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let target = target.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut sender = target.connect().await?;
+            let mut latency = Histogram::<u64>::new(3)?;
+            let (mut accepted, mut failed) = (0u64, 0u64);
+            while started.elapsed() < duration {
+                let sent = Instant::now();
+                match target.publish(&mut sender).await {
+                    Ok(true) => {
+                        accepted += 1;
+                        let _ = latency.record(sent.elapsed().as_micros() as u64);
+                    }
+                    Ok(false) => failed += 1,
+                    Err(_) => {
+                        failed += 1;
+                        sender = target.connect().await?;
+                    }
+                }
+            }
+            anyhow::Ok((accepted, failed, latency))
+        }));
+    }
+    let mut run = Run {
+        accepted: 0,
+        failed: 0,
+        elapsed: Duration::ZERO,
+        latency: Histogram::new(3)?,
+    };
+    for task in tasks {
+        let (accepted, failed, latency) = task.await??;
+        run.accepted += accepted;
+        run.failed += failed;
+        run.latency.add(latency)?;
+    }
+    run.elapsed = started.elapsed();
+    Ok(run)
+}
+
+/// Publishes at `rate` per second for `duration`, whatever the answers' latency (open loop): each
+/// tick takes an idle connection from a pool, opening one when none is idle.
+pub async fn run_open(
+    root: &str,
+    body: &serde_json::Value,
+    rate: f64,
+    duration: Duration,
+) -> anyhow::Result<Run> {
+    let target = Target::new(root, body)?;
+    let idle: Arc<Mutex<Vec<SendRequest<Full<Bytes>>>>> = Arc::default();
+    let latency = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
+    let counts = Arc::new(Mutex::new((0u64, 0u64)));
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1.0)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    while started.elapsed() < duration {
+        ticker.tick().await;
+        let (target, idle, latency, counts) = (
+            target.clone(),
+            idle.clone(),
+            latency.clone(),
+            counts.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let pooled = idle.lock().await.pop();
+            let mut sender = match pooled {
+                Some(sender) => sender,
+                None => target.connect().await?,
+            };
+            let sent = Instant::now();
+            let result = target.publish(&mut sender).await;
+            let micros = sent.elapsed().as_micros() as u64;
+            let mut counts = counts.lock().await;
+            match result {
+                Ok(true) => {
+                    counts.0 += 1;
+                    let _ = latency.lock().await.record(micros);
+                    idle.lock().await.push(sender);
+                }
+                Ok(false) => {
+                    counts.1 += 1;
+                    idle.lock().await.push(sender);
+                }
+                Err(_) => counts.1 += 1,
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let (accepted, failed) = *counts.lock().await;
+    let latency = latency.lock().await.clone();
+    Ok(Run {
+        accepted,
+        failed,
+        elapsed: started.elapsed(),
+        latency,
+    })
+}
