@@ -6,6 +6,7 @@ mod support;
 
 mod bad_input;
 mod cancel;
+mod envelope;
 mod multi_process;
 mod outage;
 mod polling;
