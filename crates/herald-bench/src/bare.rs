@@ -1,12 +1,10 @@
-//! The baseline: confirmed, persistent publishes of an envelope-sized body from one lapin channel
-//! to a quorum queue (the kind herald's dispatch route uses), `window` unconfirmed at once.
+//! The baseline: confirmed, persistent, mandatory publishes of an envelope-sized body from one
+//! lapin channel into herald's own dispatch queue (a quorum queue), `window` unconfirmed at once.
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use lapin::options::{
-    BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
-    QueuePurgeOptions,
+    BasicPublishOptions, ConfirmSelectOptions, QueueDeleteOptions, QueuePurgeOptions,
 };
-use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Confirmation, Connection, ConnectionProperties};
 use std::time::{Duration, Instant};
 
@@ -28,35 +26,30 @@ pub fn envelope_size(body: &serde_json::Value) -> usize {
     envelope.encode().len()
 }
 
-/// Publishes for `duration`; returns confirmed publishes per second.
+/// Publishes for `duration` through herald's own exchange and routing key into herald's dispatch
+/// queue (emptied first), so both sides of the comparison meet the same queue in the same state;
+/// returns confirmed publishes per second.
 pub async fn run(
     amqp_url: &str,
+    prefix: &str,
     body_bytes: usize,
     window: usize,
     duration: Duration,
 ) -> anyhow::Result<f64> {
+    purge_dispatch(amqp_url, prefix).await?;
     let connection = Connection::connect(amqp_url, ConnectionProperties::default()).await?;
     let channel = connection.create_channel().await?;
     channel
         .confirm_select(ConfirmSelectOptions::default())
         .await?;
-    let queue = format!("herald-bench-bare-{}", std::process::id());
-    let mut args = FieldTable::default();
-    args.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString("quorum".into()),
-    );
-    let durable = QueueDeclareOptions {
-        durable: true,
-        ..Default::default()
-    };
-    channel
-        .queue_declare(queue.as_str().into(), durable, args)
-        .await?;
     let body = vec![b'x'; body_bytes];
     let properties = BasicProperties::default()
         .with_delivery_mode(2)
         .with_content_type("application/json".into());
+    let options = BasicPublishOptions {
+        mandatory: true,
+        ..Default::default()
+    };
 
     let started = Instant::now();
     let mut confirmed = 0u64;
@@ -65,12 +58,9 @@ pub async fn run(
         while in_flight.len() < window {
             let confirm = channel
                 .basic_publish(
-                    "".into(),
-                    queue.as_str().into(),
-                    BasicPublishOptions {
-                        mandatory: true,
-                        ..Default::default()
-                    },
+                    prefix.into(),
+                    "dispatch".into(),
+                    options,
                     &body,
                     properties.clone(),
                 )
@@ -89,9 +79,6 @@ pub async fn run(
         }
     }
     let rate = confirmed as f64 / started.elapsed().as_secs_f64();
-    channel
-        .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-        .await?;
     connection.close(200, "done".into()).await?;
     Ok(rate)
 }

@@ -17,6 +17,8 @@ use tokio::sync::Mutex;
 pub struct Run {
     pub accepted: u64,
     pub failed: u64,
+    /// Why publishes failed: an HTTP status, or the transport error.
+    pub failures: std::collections::BTreeMap<String, u64>,
     pub elapsed: Duration,
     /// Latency of accepted publishes, µs.
     pub latency: Histogram<u64>,
@@ -62,17 +64,18 @@ impl Target {
         Ok(sender)
     }
 
-    /// One publish on `sender`; true when herald accepted it.
-    async fn publish(&self, sender: &mut SendRequest<Full<Bytes>>) -> anyhow::Result<bool> {
+    /// One publish on `sender`: Ok(None) when herald accepted it, Ok(Some(status)) when it
+    /// answered an error.
+    async fn publish(&self, sender: &mut SendRequest<Full<Bytes>>) -> anyhow::Result<Option<u16>> {
         sender.ready().await?;
         let request = hyper::Request::post(self.path.as_str())
             .header("host", self.authority.as_str())
             .header("content-type", "application/json")
             .body(Full::new(self.body.clone()))?;
         let response = sender.send_request(request).await?;
-        let ok = response.status().is_success();
+        let status = response.status();
         response.into_body().collect().await?;
-        Ok(ok)
+        Ok((!status.is_success()).then_some(status.as_u16()))
     }
 }
 
@@ -106,34 +109,39 @@ pub async fn run_closed(
         tasks.push(tokio::spawn(async move {
             let mut sender = target.connect().await?;
             let mut latency = Histogram::<u64>::new(3)?;
-            let (mut accepted, mut failed) = (0u64, 0u64);
+            let mut accepted = 0u64;
+            let mut failures = std::collections::BTreeMap::<String, u64>::new();
             while started.elapsed() < duration {
                 let sent = Instant::now();
                 match target.publish(&mut sender).await {
-                    Ok(true) => {
+                    Ok(None) => {
                         accepted += 1;
                         let _ = latency.record(sent.elapsed().as_micros() as u64);
                     }
-                    Ok(false) => failed += 1,
-                    Err(_) => {
-                        failed += 1;
+                    Ok(Some(status)) => *failures.entry(format!("HTTP {status}")).or_default() += 1,
+                    Err(err) => {
+                        *failures.entry(err.to_string()).or_default() += 1;
                         sender = target.connect().await?;
                     }
                 }
             }
-            anyhow::Ok((accepted, failed, latency))
+            anyhow::Ok((accepted, failures, latency))
         }));
     }
     let mut run = Run {
         accepted: 0,
         failed: 0,
+        failures: Default::default(),
         elapsed: Duration::ZERO,
         latency: Histogram::new(3)?,
     };
     for task in tasks {
-        let (accepted, failed, latency) = task.await??;
+        let (accepted, failures, latency) = task.await??;
         run.accepted += accepted;
-        run.failed += failed;
+        for (why, n) in failures {
+            run.failed += n;
+            *run.failures.entry(why).or_default() += n;
+        }
         run.latency.add(latency)?;
     }
     run.elapsed = started.elapsed();
@@ -151,7 +159,10 @@ pub async fn run_open(
     let target = Target::new(root, body)?;
     let idle: Arc<Mutex<Vec<SendRequest<Full<Bytes>>>>> = Arc::default();
     let latency = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
-    let counts = Arc::new(Mutex::new((0u64, 0u64)));
+    let counts = Arc::new(Mutex::new((
+        0u64,
+        std::collections::BTreeMap::<String, u64>::new(),
+    )));
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1.0)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let started = Instant::now();
@@ -166,25 +177,28 @@ pub async fn run_open(
         );
         tasks.push(tokio::spawn(async move {
             let pooled = idle.lock().await.pop();
-            let mut sender = match pooled {
-                Some(sender) => sender,
-                None => target.connect().await?,
-            };
             let sent = Instant::now();
-            let result = target.publish(&mut sender).await;
+            let result = match pooled {
+                Some(sender) => Ok(sender),
+                None => target.connect().await,
+            };
+            let result = match result {
+                Ok(mut sender) => target.publish(&mut sender).await.map(|r| (r, sender)),
+                Err(err) => Err(err),
+            };
             let micros = sent.elapsed().as_micros() as u64;
             let mut counts = counts.lock().await;
             match result {
-                Ok(true) => {
+                Ok((None, sender)) => {
                     counts.0 += 1;
                     let _ = latency.lock().await.record(micros);
                     idle.lock().await.push(sender);
                 }
-                Ok(false) => {
-                    counts.1 += 1;
+                Ok((Some(status), sender)) => {
+                    *counts.1.entry(format!("HTTP {status}")).or_default() += 1;
                     idle.lock().await.push(sender);
                 }
-                Err(_) => counts.1 += 1,
+                Err(err) => *counts.1.entry(err.to_string()).or_default() += 1,
             }
             anyhow::Ok(())
         }));
@@ -192,11 +206,12 @@ pub async fn run_open(
     for task in tasks {
         task.await??;
     }
-    let (accepted, failed) = *counts.lock().await;
+    let (accepted, failures) = counts.lock().await.clone();
     let latency = latency.lock().await.clone();
     Ok(Run {
         accepted,
-        failed,
+        failed: failures.values().sum(),
+        failures,
         elapsed: started.elapsed(),
         latency,
     })

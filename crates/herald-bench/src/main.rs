@@ -6,6 +6,7 @@
 mod bare;
 mod http;
 mod report;
+mod scrape;
 
 use clap::Parser;
 use std::time::Duration;
@@ -70,11 +71,20 @@ async fn main() -> anyhow::Result<()> {
     let mut bare_rates = Vec::new();
     let mut herald_runs = Vec::new();
     for round in 1..=args.rounds {
-        let bare = bare::run(&args.amqp_url, envelope_bytes, args.concurrency, duration).await?;
+        let bare = bare::run(
+            &args.amqp_url,
+            &args.herald_prefix,
+            envelope_bytes,
+            args.concurrency,
+            duration,
+        )
+        .await?;
         bare::purge_dispatch(&args.amqp_url, &args.herald_prefix).await?;
+        let before = scrape::snapshot(&args.url).await?;
         let herald = http::run_closed(&args.url, &body, args.concurrency, duration).await?;
+        let (confirm_ms, request_ms) = before.means_until(&scrape::snapshot(&args.url).await?);
         println!(
-            "round {round}: bare lapin {:.0}/s, herald {:.0}/s (ratio {:.2})",
+            "round {round}: bare lapin {:.0}/s, herald {:.0}/s (ratio {:.2}); in herald, mean confirm {confirm_ms:.2} ms of a mean request {request_ms:.2} ms",
             bare,
             herald.rate(),
             herald.rate() / bare

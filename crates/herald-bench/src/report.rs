@@ -29,6 +29,9 @@ fn latency_line(label: &str, run: &Run) {
         run.accepted,
         run.failed
     );
+    for (why, n) in &run.failures {
+        println!("{:<34} {n} failed: {why}", "");
+    }
 }
 
 pub fn print(bare_rates: &[f64], herald_runs: &[Run], half: &Run) {

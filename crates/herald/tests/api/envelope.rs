@@ -10,11 +10,15 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 use std::time::Duration;
 
-use crate::support::{eventually, fresh_prefix, now_ms, real_urls, test_config, Backend, TestApp, APP_ID};
+use crate::support::{
+    eventually, fresh_prefix, now_ms, real_urls, test_config, Backend, TestApp, APP_ID,
+};
 
 async fn amqp_channel() -> (Connection, Channel) {
     let (amqp, _) = real_urls();
-    let connection = Connection::connect(amqp.expose_secret(), Default::default()).await.unwrap();
+    let connection = Connection::connect(amqp.expose_secret(), Default::default())
+        .await
+        .unwrap();
     let channel = connection.create_channel().await.unwrap();
     (connection, channel)
 }
@@ -23,10 +27,17 @@ async fn amqp_channel() -> (Connection, Channel) {
 async fn take_one(channel: &Channel, queue: &str) -> Vec<u8> {
     let until = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        if let Some(message) = channel.basic_get(queue.into(), BasicGetOptions { no_ack: true }).await.unwrap() {
+        if let Some(message) = channel
+            .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+            .await
+            .unwrap()
+        {
             return message.delivery.data;
         }
-        assert!(tokio::time::Instant::now() < until, "nothing arrived on {queue}");
+        assert!(
+            tokio::time::Instant::now() < until,
+            "nothing arrived on {queue}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -47,7 +58,11 @@ async fn the_envelope_carries_the_publishers_trace_context() {
     assert_eq!(status, 200, "{answer}");
 
     let (_connection, channel) = amqp_channel().await;
-    let body = take_one(&channel, &Topology::new(&prefix).queue(herald_backend::queue::Route::Dispatch)).await;
+    let body = take_one(
+        &channel,
+        &Topology::new(&prefix).queue(herald_backend::queue::Route::Dispatch),
+    )
+    .await;
     let envelope = Envelope::decode(&body).expect("a v1 envelope");
     assert_eq!(envelope.traceparent.as_deref(), Some(traceparent));
     assert_eq!(envelope.message_id.to_string(), answer["messageId"]);
@@ -62,7 +77,13 @@ async fn an_unreadable_envelope_is_dead_lettered_and_its_message_failed() {
     let prefix = fresh_prefix();
     let app = TestApp::spawn_with(Role::Standalone, test_config(Backend::Real, &prefix)).await;
     // A message with a status record that nothing else will touch for an hour.
-    let id = app.client.publish_ok("news", json!({"message": 1, "publishAt": now_ms() + 3_600_000})).await;
+    let id = app
+        .client
+        .publish_ok(
+            "news",
+            json!({"message": 1, "publishAt": now_ms() + 3_600_000}),
+        )
+        .await;
     let topology = Topology::new(&prefix);
     let (_connection, channel) = amqp_channel().await;
     let from_the_future = json!({"v": 2, "messageId": id, "appId": APP_ID, "somethingNew": true});
@@ -77,15 +98,25 @@ async fn an_unreadable_envelope_is_dead_lettered_and_its_message_failed() {
         .await
         .unwrap();
 
-    eventually(Duration::from_secs(10), "the message is marked failed", || {
-        let client = app.client.clone();
-        let id = id.clone();
-        async move { client.status(&id).await["status"] == "failed" }
-    })
+    eventually(
+        Duration::from_secs(10),
+        "the message is marked failed",
+        || {
+            let client = app.client.clone();
+            let id = id.clone();
+            async move { client.status(&id).await["status"] == "failed" }
+        },
+    )
     .await;
     let status = app.client.status(&id).await;
     let reason = status["errorMessage"].as_str().expect("an error message");
-    assert!(reason.contains("unsupported envelope version 2"), "{reason}");
+    assert!(
+        reason.contains("unsupported envelope version 2"),
+        "{reason}"
+    );
     let parked = take_one(&channel, &topology.dead_queue).await;
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(&parked).unwrap(), from_the_future);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&parked).unwrap(),
+        from_the_future
+    );
 }
