@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::metrics::DispatcherMetrics;
+use herald_runtime::clock::now_ms;
 
 /// Longest pause between two attempts while a store is unavailable.
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(2);
@@ -124,11 +125,4 @@ fn named_message(body: &[u8]) -> Option<(String, MessageId)> {
     let app = value.get("appId")?.as_str()?.to_string();
     let id = MessageId::parse(value.get("messageId")?.as_str()?)?;
     Some((app, id))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }

@@ -21,10 +21,13 @@ impl RedisConn {
         let client = redis::Client::open(url.expose_secret())?;
         let (tx, manager) = watch::channel(None);
         tokio::spawn(async move {
+            // One reconnection attempt per failed call: while Redis is down a call fails within
+            // the timeouts (the client gets its 503 quickly) instead of waiting out a retry series.
             let config = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(Duration::from_secs(2)))
                 .set_response_timeout(Some(Duration::from_secs(2)))
-                .set_max_delay(Duration::from_secs(2));
+                .set_number_of_retries(1)
+                .set_max_delay(Duration::from_millis(500));
             let mut backoff = Duration::from_millis(100);
             loop {
                 match ConnectionManager::new_with_config(client.clone(), config.clone()).await {

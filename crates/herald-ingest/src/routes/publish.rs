@@ -15,6 +15,7 @@ use crate::app_context::AppContext;
 use crate::body::{read_json, EmptyBody};
 use crate::http_error::HttpError;
 use crate::state::IngestState;
+use herald_runtime::clock::now_ms;
 
 #[tracing::instrument(name = "publish", skip_all, fields(app = %app.0.id, message_id))]
 pub async fn publish(
@@ -106,11 +107,4 @@ pub async fn channel_with_slash(_app: AppContext) -> HttpError {
         ErrorKind::InvalidChannelName,
         "channel name must not contain '/'",
     ))
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }

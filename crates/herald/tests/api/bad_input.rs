@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::on_both_backends;
-use crate::support::{now_ms, Backend, TestApp, API_KEY, APP_ID};
+use crate::support::{now_ms, Backend, Client, TestApp, API_KEY, APP_ID};
 
 on_both_backends!(
     every_bad_input_gets_its_documented_code,
@@ -20,6 +20,19 @@ struct Case {
     body: Vec<u8>,
     status: u16,
     code: u32,
+}
+
+impl Case {
+    async fn send(&self, client: &Client) -> (u16, Value) {
+        let mut request = client
+            .raw()
+            .request(self.method.clone(), format!("{}{}", client.base, self.path))
+            .body(self.body.clone());
+        if let Some(content_type) = self.content_type {
+            request = request.header("Content-Type", content_type);
+        }
+        client.send(request).await
+    }
 }
 
 fn case(name: &'static str, path: &str, body: Value, status: u16, code: u32) -> Case {
@@ -272,18 +285,7 @@ async fn every_bad_input_gets_its_documented_code(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mut failures = Vec::new();
     for case in cases() {
-        let mut request = app
-            .client
-            .raw()
-            .request(
-                case.method.clone(),
-                format!("{}{}", app.client.base, case.path),
-            )
-            .body(case.body.clone());
-        if let Some(content_type) = case.content_type {
-            request = request.header("Content-Type", content_type);
-        }
-        let (status, body) = app.client.send(request).await;
+        let (status, body) = case.send(&app.client).await;
         let ok = status == case.status
             && body["code"] == json!(case.code)
             && body["message"].as_str().is_some_and(|m| !m.is_empty());
@@ -305,18 +307,7 @@ async fn bad_input_never_reaches_the_queue(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let subscription = app.client.subscribe("news").await;
     for case in cases() {
-        let mut request = app
-            .client
-            .raw()
-            .request(
-                case.method.clone(),
-                format!("{}{}", app.client.base, case.path),
-            )
-            .body(case.body.clone());
-        if let Some(content_type) = case.content_type {
-            request = request.header("Content-Type", content_type);
-        }
-        app.client.send(request).await;
+        case.send(&app.client).await;
     }
     // A good message published after all the bad ones is the only one the subscriber sees.
     let id = app

@@ -4,7 +4,7 @@ use serde_json::json;
 use std::time::Duration;
 
 use crate::on_both_backends;
-use crate::support::{eventually, now_ms, Backend, TestApp};
+use crate::support::{now_ms, wait_for_status, Backend, TestApp};
 
 on_both_backends!(
     cancel_of_a_published_message_returns_5040,
@@ -24,12 +24,7 @@ async fn assert_5040(app: &TestApp, id: &str) {
 async fn cancel_of_a_published_message_returns_5040(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let id = app.client.publish_ok("news", json!({"message": 1})).await;
-    eventually(Duration::from_secs(2), "the message is published", || {
-        let client = app.client.clone();
-        let id = id.clone();
-        async move { client.status(&id).await["status"] == "published" }
-    })
-    .await;
+    wait_for_status(&app.client, &id, "published", Duration::from_secs(2)).await;
     assert_5040(&app, &id).await;
     assert_eq!(app.client.status(&id).await["status"], "published");
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use std::time::Duration;
 
 use crate::support::{
-    eventually, fresh_prefix, now_ms, real_urls, test_config, Backend, TestApp, APP_ID,
+    fresh_prefix, now_ms, real_urls, test_config, wait_for_status, Backend, TestApp, APP_ID,
 };
 
 async fn amqp_channel() -> (Connection, Channel) {
@@ -98,16 +98,7 @@ async fn an_unreadable_envelope_is_dead_lettered_and_its_message_failed() {
         .await
         .unwrap();
 
-    eventually(
-        Duration::from_secs(10),
-        "the message is marked failed",
-        || {
-            let client = app.client.clone();
-            let id = id.clone();
-            async move { client.status(&id).await["status"] == "failed" }
-        },
-    )
-    .await;
+    wait_for_status(&app.client, &id, "failed", Duration::from_secs(10)).await;
     let status = app.client.status(&id).await;
     let reason = status["errorMessage"].as_str().expect("an error message");
     assert!(

@@ -3,21 +3,12 @@
 
 use secrecy::ExposeSecret;
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::support::cleanup::Cleanup;
-use crate::support::process::HeraldProcess;
-use crate::support::{fresh_prefix, poll_until, real_urls, Client, API_KEY, APP_ID};
-
-async fn wait_ready(client: &Client) {
-    let client = client.clone();
-    crate::support::eventually(Duration::from_secs(30), "the process becomes ready", || {
-        let client = client.clone();
-        async move { client.get_raw("/readyz").await.0 == 200 }
-    })
-    .await;
-}
+use crate::support::process::{real_env, HeraldProcess};
+use crate::support::{fresh_prefix, poll_until, real_urls, Client};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_ingest_and_two_dispatcher_processes_deliver_each_message_once() {
@@ -29,28 +20,16 @@ async fn two_ingest_and_two_dispatcher_processes_deliver_each_message_once() {
         &prefix,
         &prefix,
     );
-    let env: HashMap<String, String> = [
-        ("HERALD_AMQP__URL", amqp.expose_secret()),
-        ("HERALD_REDIS__URL", redis.expose_secret()),
-        ("HERALD_AMQP__PREFIX", prefix.as_str()),
-        ("HERALD_REDIS__KEY_PREFIX", prefix.as_str()),
-        (
-            "HERALD_APPS",
-            &format!("[{{id=\"{APP_ID}\",api_key=\"{API_KEY}\"}}]"),
-        ),
-        // A small prefetch spreads the messages over both dispatchers.
-        ("HERALD_AMQP__PREFETCH", "4"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let mut env = real_env(&prefix);
+    // A small prefetch spreads the messages over both dispatchers.
+    env.insert("HERALD_AMQP__PREFETCH".into(), "4".into());
     let mut processes = Vec::new();
     for role in ["ingest", "ingest", "dispatcher", "dispatcher"] {
         processes.push(HeraldProcess::start(role, &env).await);
     }
     let clients: Vec<Client> = processes.iter().map(|p| Client::new(p.address)).collect();
     for client in &clients {
-        wait_ready(client).await;
+        client.wait_ready(Duration::from_secs(30)).await;
     }
     let subscription = clients[0].subscribe("news").await;
 

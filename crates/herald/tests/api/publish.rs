@@ -4,7 +4,7 @@ use serde_json::json;
 use std::time::Duration;
 
 use crate::on_both_backends;
-use crate::support::{eventually, now_ms, Backend, TestApp};
+use crate::support::{now_ms, wait_for_status, Backend, TestApp};
 
 on_both_backends!(
     publish_answers_scheduled_with_a_backendless_message_id,
@@ -44,12 +44,7 @@ async fn status_goes_from_scheduled_to_published(backend: Backend) {
         "{first}"
     );
     assert_eq!(first["messageId"], id);
-    eventually(Duration::from_secs(1), "the status is published", || {
-        let client = app.client.clone();
-        let id = id.clone();
-        async move { client.status(&id).await["status"] == "published" }
-    })
-    .await;
+    wait_for_status(&app.client, &id, "published", Duration::from_secs(1)).await;
     let last = app.client.status(&id).await;
     assert_eq!(
         last,
@@ -74,16 +69,7 @@ async fn publish_at_within_skew_tolerance_is_published_now(backend: Backend) {
         .client
         .publish_ok("news", json!({"message": 1, "publishAt": now_ms() - 4_000}))
         .await;
-    eventually(
-        Duration::from_secs(2),
-        "the slightly-past message is published",
-        || {
-            let client = app.client.clone();
-            let id = id.clone();
-            async move { client.status(&id).await["status"] == "published" }
-        },
-    )
-    .await;
+    wait_for_status(&app.client, &id, "published", Duration::from_secs(2)).await;
 }
 
 async fn delayed_and_repeating_messages_are_accepted_and_stay_scheduled(backend: Backend) {
@@ -109,16 +95,7 @@ async fn delayed_and_repeating_messages_are_accepted_and_stay_scheduled(backend:
         .await;
     // An immediate message published after them is delivered: the deferred ones did not block it.
     let now = app.client.publish_ok("news", json!({"message": 4})).await;
-    eventually(
-        Duration::from_secs(2),
-        "the immediate message is published",
-        || {
-            let client = app.client.clone();
-            let now = now.clone();
-            async move { client.status(&now).await["status"] == "published" }
-        },
-    )
-    .await;
+    wait_for_status(&app.client, &now, "published", Duration::from_secs(2)).await;
     for id in [delayed, repeating, forever] {
         assert_eq!(app.client.status(&id).await["status"], "scheduled");
     }

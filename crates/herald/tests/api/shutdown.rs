@@ -4,14 +4,12 @@
 use herald::Role;
 use secrecy::ExposeSecret;
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::support::cleanup::Cleanup;
-use crate::support::process::HeraldProcess;
-use crate::support::{
-    fresh_prefix, poll_until, real_urls, test_config, Backend, Client, TestApp, API_KEY, APP_ID,
-};
+use crate::support::process::{real_env, HeraldProcess};
+use crate::support::{fresh_prefix, poll_until, real_urls, test_config, Backend, Client, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_every_role_cleanly() {
@@ -23,27 +21,12 @@ async fn sigterm_stops_every_role_cleanly() {
         &prefix,
         &prefix,
     );
-    let env: HashMap<String, String> = [
-        ("HERALD_AMQP__URL", amqp.expose_secret()),
-        ("HERALD_REDIS__URL", redis.expose_secret()),
-        ("HERALD_AMQP__PREFIX", prefix.as_str()),
-        ("HERALD_REDIS__KEY_PREFIX", prefix.as_str()),
-        (
-            "HERALD_APPS",
-            &format!("[{{id=\"{APP_ID}\",api_key=\"{API_KEY}\"}}]"),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let env = real_env(&prefix);
     for role in ["ingest", "scheduler", "dispatcher", "standalone"] {
         let process = HeraldProcess::start(role, &env).await;
-        let client = Client::new(process.address);
-        crate::support::eventually(Duration::from_secs(20), "the role is ready", || {
-            let client = client.clone();
-            async move { client.get_raw("/readyz").await.0 == 200 }
-        })
-        .await;
+        Client::new(process.address)
+            .wait_ready(Duration::from_secs(20))
+            .await;
         let status = tokio::time::timeout(Duration::from_secs(15), process.terminate())
             .await
             .expect("exits within the drain timeout");

@@ -102,6 +102,16 @@ impl Client {
         &self.http
     }
 
+    /// Waits until this herald's `/readyz` answers 200.
+    pub async fn wait_ready(&self, deadline: std::time::Duration) {
+        super::eventually(
+            deadline,
+            &format!("{} becomes ready", self.base),
+            || async { self.get_raw("/readyz").await.0 == 200 },
+        )
+        .await;
+    }
+
     /// GET `path` (from the root); returns (status, body text).
     pub async fn get_raw(&self, path: &str) -> (u16, String) {
         match self.http.get(format!("{}{path}", self.base)).send().await {

@@ -117,12 +117,7 @@ impl TestApp {
     }
 
     pub async fn wait_ready(&self) {
-        let client = self.client.clone();
-        eventually(Duration::from_secs(20), "herald becomes ready", || {
-            let client = client.clone();
-            async move { client.get_raw("/readyz").await.0 == 200 }
-        })
-        .await;
+        self.client.wait_ready(Duration::from_secs(20)).await;
     }
 
     /// Stops herald gracefully and waits for it. Returns the cleanup of its queues and keys, so
@@ -161,12 +156,16 @@ where
     }
 }
 
-/// Now, in ms since the epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
+pub use herald_runtime::clock::now_ms;
+
+/// Waits until the status of `id` is `status`.
+pub async fn wait_for_status(client: &Client, id: &str, status: &str, deadline: Duration) {
+    eventually(deadline, &format!("the status of {id} is {status}"), || {
+        let client = client.clone();
+        let id = id.to_string();
+        async move { client.status(&id).await["status"] == status }
+    })
+    .await;
 }
 
 /// Declares one `#[tokio::test]` per backend for a behaviour test `async fn name(backend)`.

@@ -6,6 +6,30 @@ use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// The HERALD_* environment of a process on the real RabbitMQ and Redis, under `prefix`, serving
+/// the test app.
+pub fn real_env(prefix: &str) -> HashMap<String, String> {
+    use secrecy::ExposeSecret;
+    let (amqp, redis) = super::real_urls();
+    [
+        ("HERALD_AMQP__URL", amqp.expose_secret().to_string()),
+        ("HERALD_REDIS__URL", redis.expose_secret().to_string()),
+        ("HERALD_AMQP__PREFIX", prefix.to_string()),
+        ("HERALD_REDIS__KEY_PREFIX", prefix.to_string()),
+        (
+            "HERALD_APPS",
+            format!(
+                "[{{id=\"{}\",api_key=\"{}\"}}]",
+                super::APP_ID,
+                super::API_KEY
+            ),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
 /// A running `herald <role>` process, killed when dropped.
 pub struct HeraldProcess {
     pub address: SocketAddr,
