@@ -1,4 +1,5 @@
-//! What crosses RabbitMQ: the envelope carries the publisher's trace context, and an envelope the
+//! What crosses RabbitMQ: the envelope carries the publisher's trace context, an unroutable publish is
+//! refused and heals, and an envelope the
 //! dispatcher cannot read is dead-lettered and its message marked failed.
 
 use herald::Role;
@@ -110,4 +111,43 @@ async fn an_unreadable_envelope_is_dead_lettered_and_its_message_failed() {
         serde_json::from_slice::<serde_json::Value>(&parked).unwrap(),
         from_the_future
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unroutable_publish_answers_503_and_the_topology_heals() {
+    let prefix = fresh_prefix();
+    let app = TestApp::spawn_with(Role::Ingest, test_config(Backend::Real, &prefix)).await;
+    let (_connection, channel) = amqp_channel().await;
+    let dispatch = Topology::new(&prefix).queue(herald_backend::queue::Route::Dispatch);
+    channel
+        .queue_delete(dispatch.as_str().into(), Default::default())
+        .await
+        .unwrap();
+
+    // Nothing is bound for the route: the broker returns the message and herald says so.
+    let (status, answer) = app
+        .client
+        .publish("news", json!({"message": "lost?"}))
+        .await;
+    assert_eq!(
+        (status, answer["code"].clone()),
+        (503, json!(9503)),
+        "{answer}"
+    );
+
+    // herald declares its topology again, and publishing works.
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    let id = loop {
+        let (status, answer) = app.client.publish("news", json!({"message": "back"})).await;
+        if status == 200 {
+            break answer["messageId"].as_str().unwrap().to_string();
+        }
+        assert_eq!(status, 503, "{answer}");
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the topology never healed"
+        );
+    };
+    let body = take_one(&channel, &dispatch).await;
+    assert_eq!(Envelope::decode(&body).unwrap().message_id.to_string(), id);
 }

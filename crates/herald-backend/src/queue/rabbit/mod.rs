@@ -102,7 +102,12 @@ impl RabbitQueue {
             .inspect_err(|_| self.broken.notify_one())?;
         match confirmation {
             Confirmation::Ack(None) => Ok(()),
-            Confirmation::Ack(Some(_returned)) => Err(QueueError::Unroutable(route.as_str())),
+            Confirmation::Ack(Some(_returned)) => {
+                // The route's queue or binding is gone (deleted by hand?): reconnecting declares
+                // the topology again, so publishing heals instead of failing until a restart.
+                self.broken.notify_one();
+                Err(QueueError::Unroutable(route.as_str()))
+            }
             Confirmation::Nack(_) => Err(QueueError::Nacked),
             // Only possible if confirm mode was not selected: treat as not taken, never as success.
             Confirmation::NotRequested => Err(QueueError::Unavailable),
