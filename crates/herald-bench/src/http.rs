@@ -176,7 +176,19 @@ pub async fn run_open(
             counts.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            let pooled = idle.lock().await.pop();
+            // Skip connections herald closed while they sat idle (its keep-alive timeout), as any
+            // pooling HTTP client does: they are not failed publishes.
+            let pooled = {
+                let mut idle = idle.lock().await;
+                let mut found = None;
+                while let Some(sender) = idle.pop() {
+                    if !sender.is_closed() {
+                        found = Some(sender);
+                        break;
+                    }
+                }
+                found
+            };
             let sent = Instant::now();
             let result = match pooled {
                 Some(sender) => Ok(sender),
