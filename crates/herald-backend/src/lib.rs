@@ -7,6 +7,9 @@
 //!   [`store::inbox`] the polling inboxes. Redis state changes go through the Lua scripts in
 //!   `src/lua/`, one per transition.
 //! - [`backends::Backends`] picks the implementations once, from configuration.
+//!
+//! This crate sits on `herald-runtime` (not beside it, as DESIGN.md's sketch has it): the
+//! backends are built from its `Config` and report through its `ReadinessProbe`.
 
 pub mod backends;
 pub mod error;

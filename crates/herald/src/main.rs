@@ -33,6 +33,9 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let _telemetry = herald_runtime::telemetry::init(&config.telemetry)?;
+    if cli.role == Role::Ingest && config.realtime.public_url.is_none() {
+        tracing::warn!("realtime.public_url is unset: GET .../info hands out this ingest's own address as rtURL");
+    }
     let in_memory = config.in_memory();
     let uses_dev_app = config.apps.is_empty();
     let app = Application::build(cli.role, config).await?;
