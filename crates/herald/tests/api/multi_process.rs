@@ -2,13 +2,13 @@
 //! message to a poller exactly once.
 
 use secrecy::ExposeSecret;
-use serde_json::json;
-use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::support::cleanup::Cleanup;
 use crate::support::process::{real_env, HeraldProcess};
-use crate::support::{fresh_prefix, poll_until, real_urls, Client};
+use crate::support::{
+    assert_each_once, fresh_prefix, poll_until, publish_concurrently, real_urls, Client,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_ingest_and_two_dispatcher_processes_deliver_each_message_once() {
@@ -33,27 +33,7 @@ async fn two_ingest_and_two_dispatcher_processes_deliver_each_message_once() {
     }
     let subscription = clients[0].subscribe("news").await;
 
-    let mut tasks = Vec::new();
-    for worker in 0..4 {
-        let client = clients[worker % 2].clone();
-        tasks.push(tokio::spawn(async move {
-            let mut ids = Vec::new();
-            for n in 0..50 {
-                ids.push(
-                    client
-                        .publish_ok("news", json!({"message": {"worker": worker, "n": n}}))
-                        .await,
-                );
-            }
-            ids
-        }));
-    }
-    let mut published = HashSet::new();
-    for task in tasks {
-        published.extend(task.await.unwrap());
-    }
-    assert_eq!(published.len(), 200);
-
+    let published = publish_concurrently(&clients[..2], "news", 4, 50).await;
     let received = poll_until(
         &clients[1],
         "news",
@@ -62,13 +42,7 @@ async fn two_ingest_and_two_dispatcher_processes_deliver_each_message_once() {
         Duration::from_secs(30),
     )
     .await;
-    let ids: Vec<String> = received
-        .iter()
-        .map(|m| m["messageId"].as_str().unwrap().to_string())
-        .collect();
-    let unique: HashSet<String> = ids.iter().cloned().collect();
-    assert_eq!(unique.len(), ids.len(), "duplicates delivered");
-    assert_eq!(unique, published);
+    assert_each_once(&received, &published);
     assert!(clients[1].poll_ok("news", &subscription).await.is_empty());
     for process in &mut processes {
         process.kill();

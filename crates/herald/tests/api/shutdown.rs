@@ -3,13 +3,14 @@
 
 use herald::Role;
 use secrecy::ExposeSecret;
-use serde_json::json;
-use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::support::cleanup::Cleanup;
 use crate::support::process::{real_env, HeraldProcess};
-use crate::support::{fresh_prefix, poll_until, real_urls, test_config, Backend, Client, TestApp};
+use crate::support::{
+    assert_each_once, fresh_prefix, poll_until, publish_concurrently, real_urls, test_config,
+    Backend, Client, TestApp,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_every_role_cleanly() {
@@ -39,25 +40,7 @@ async fn messages_accepted_before_a_shutdown_are_delivered_once_after_it() {
     let prefix = fresh_prefix();
     let first = TestApp::spawn_with(Role::Standalone, test_config(Backend::Real, &prefix)).await;
     let subscription = first.client.subscribe("news").await;
-    let mut publishers = Vec::new();
-    for worker in 0..4 {
-        let client = first.client.clone();
-        publishers.push(tokio::spawn(async move {
-            let mut ids = Vec::new();
-            for n in 0..25 {
-                ids.push(
-                    client
-                        .publish_ok("news", json!({"message": {"worker": worker, "n": n}}))
-                        .await,
-                );
-            }
-            ids
-        }));
-    }
-    let mut accepted = HashSet::new();
-    for publisher in publishers {
-        accepted.extend(publisher.await.unwrap());
-    }
+    let accepted = publish_concurrently(std::slice::from_ref(&first.client), "news", 4, 25).await;
     // Stop at once: some messages are still queued or in flight in the dispatcher.
     let _cleanup = first.stop().await;
 
@@ -70,11 +53,5 @@ async fn messages_accepted_before_a_shutdown_are_delivered_once_after_it() {
         Duration::from_secs(20),
     )
     .await;
-    let ids: Vec<String> = received
-        .iter()
-        .map(|m| m["messageId"].as_str().unwrap().to_string())
-        .collect();
-    let unique: HashSet<String> = ids.iter().cloned().collect();
-    assert_eq!(unique.len(), ids.len(), "a message was delivered twice");
-    assert_eq!(unique, accepted);
+    assert_each_once(&received, &accepted);
 }

@@ -208,3 +208,52 @@ pub async fn poll_until(
     }
     received
 }
+
+/// Publishes `per_worker` messages from each of `workers` concurrent publishers, spread over
+/// `clients` round robin; returns the ids accepted.
+pub async fn publish_concurrently(
+    clients: &[Client],
+    channel: &str,
+    workers: usize,
+    per_worker: usize,
+) -> std::collections::HashSet<String> {
+    let mut tasks = Vec::new();
+    for worker in 0..workers {
+        let client = clients[worker % clients.len()].clone();
+        let channel = channel.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for n in 0..per_worker {
+                ids.push(
+                    client
+                        .publish_ok(
+                            &channel,
+                            serde_json::json!({"message": {"worker": worker, "n": n}}),
+                        )
+                        .await,
+                );
+            }
+            ids
+        }));
+    }
+    let mut accepted = std::collections::HashSet::new();
+    for task in tasks {
+        accepted.extend(task.await.expect("publisher runs"));
+    }
+    assert_eq!(accepted.len(), workers * per_worker, "ids are unique");
+    accepted
+}
+
+/// Asserts that `received` holds each id of `expected` exactly once, and nothing else.
+pub fn assert_each_once(
+    received: &[serde_json::Value],
+    expected: &std::collections::HashSet<String>,
+) {
+    let ids: Vec<String> = received
+        .iter()
+        .map(|m| m["messageId"].as_str().expect("messageId").to_string())
+        .collect();
+    let unique: std::collections::HashSet<String> = ids.iter().cloned().collect();
+    assert_eq!(unique.len(), ids.len(), "a message was delivered twice");
+    assert_eq!(&unique, expected, "delivered and accepted messages differ");
+}
