@@ -20,7 +20,8 @@ if redis.call('EXISTS', KEYS[3]) == 1 then
   return -1
 end
 local window = tonumber(ARGV[3])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'm', ARGV[1])
+-- An exact MAXLEN (not ~): the cap is a promise to subscribers, the newest ARGV[4] messages.
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], '*', 'm', ARGV[1])
 -- Marked only once the append succeeded: a failed append must leave the redelivery deliverable.
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
 redis.call('XTRIM', KEYS[2], 'MINID', '~', now - window)

@@ -5,12 +5,18 @@ use serde_json::json;
 use std::time::Duration;
 
 use crate::on_both_backends;
-use crate::support::{poll_until, Backend, TestApp};
+use crate::support::{
+    fresh_prefix, poll_until, real_urls, test_config, wait_for_status, Backend, TestApp, APP_ID,
+};
+use herald::Role;
+use herald_backend::store::keys::Keys;
+use secrecy::ExposeSecret;
 
 on_both_backends!(
     each_subscriber_receives_each_message_of_its_channel_once,
     subscribers_receive_only_messages_published_after_they_subscribed,
     polled_messages_have_the_backendless_shape,
+    a_subscriber_that_falls_behind_gets_the_newest_messages_up_to_the_cap,
 );
 
 async fn each_subscriber_receives_each_message_of_its_channel_once(backend: Backend) {
@@ -101,4 +107,62 @@ async fn polled_messages_have_the_backendless_shape(backend: Backend) {
         .expect("publishedAt is a number");
     assert!((published_at - crate::support::now_ms()).abs() < 60_000);
     assert_eq!(message.as_object().unwrap().len(), 5, "{message}");
+}
+
+async fn a_subscriber_that_falls_behind_gets_the_newest_messages_up_to_the_cap(backend: Backend) {
+    let mut config = test_config(backend, &fresh_prefix());
+    config.polling.inbox_cap = 5;
+    let app = TestApp::spawn_with(Role::Standalone, config).await;
+    let subscription = app.client.subscribe("news").await;
+    let mut published = Vec::new();
+    for n in 0..8 {
+        published.push(app.client.publish_ok("news", json!({"message": n})).await);
+    }
+    for id in &published {
+        wait_for_status(&app.client, id, "published", Duration::from_secs(5)).await;
+    }
+    let received = app.client.poll_ok("news", &subscription).await;
+    let ids: Vec<&str> = received
+        .iter()
+        .map(|m| m["messageId"].as_str().unwrap())
+        .collect();
+    let newest: Vec<&str> = published[3..].iter().map(String::as_str).collect();
+    assert_eq!(ids, newest, "the buffer keeps the newest 5");
+    assert!(app.client.poll_ok("news", &subscription).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_keys_in_redis_expire_when_idle() {
+    let prefix = fresh_prefix();
+    let mut config = test_config(Backend::Real, &prefix);
+    config.polling.subscription_ttl_seconds = 30;
+    let app = TestApp::spawn_with(Role::Standalone, config).await;
+    let subscription = app.client.subscribe("news").await;
+    let id = app.client.publish_ok("news", json!({"message": 1})).await;
+    wait_for_status(&app.client, &id, "published", Duration::from_secs(5)).await;
+
+    let (_, redis) = real_urls();
+    let mut conn = redis::Client::open(redis.expose_secret())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let channel = herald_core::ChannelName::parse("news").unwrap();
+    let keys = Keys::new(&prefix).inbox(APP_ID, &channel);
+    let sub_id = herald_core::SubscriptionId::parse(&subscription).unwrap();
+    for (key, limit_ms) in [
+        (keys.subscription(sub_id), 30_000),
+        (keys.subscriptions(), 30_000),
+        (keys.buffer(), 120_000),
+    ] {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(
+            ttl > 0 && ttl <= limit_ms,
+            "{key} has TTL {ttl} ms, expected (0, {limit_ms}]"
+        );
+    }
 }
