@@ -11,4 +11,5 @@ mod multi_process;
 mod outage;
 mod polling;
 mod publish;
+mod readme;
 mod shutdown;
