@@ -8,6 +8,7 @@ mod bad_input;
 mod cancel;
 mod envelope;
 mod multi_process;
+mod operations;
 mod outage;
 mod polling;
 mod publish;
