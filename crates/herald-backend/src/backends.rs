@@ -15,6 +15,7 @@ use crate::queue::Queue;
 use crate::store::inbox::{InboxSettings, InboxStore, MemoryInboxStore, RedisInboxStore};
 use crate::store::keys::Keys;
 use crate::store::redis_conn::RedisConn;
+use crate::store::schedule::{MemoryScheduleStore, RedisScheduleStore, ScheduleStore};
 use crate::store::status::{MemoryStatusStore, RedisStatusStore, StatusStore};
 
 /// The backends of one process, shared by its roles.
@@ -23,6 +24,7 @@ pub struct Backends {
     pub queue: Arc<dyn Queue>,
     pub statuses: Arc<dyn StatusStore>,
     pub inboxes: Arc<dyn InboxStore>,
+    pub schedule: Arc<dyn ScheduleStore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +79,16 @@ impl Backends {
                         keys.clone(),
                         status_ttl,
                     )),
-                    inboxes: Arc::new(RedisInboxStore::new(redis, keys, inbox_settings)),
+                    inboxes: Arc::new(RedisInboxStore::new(
+                        redis.clone(),
+                        keys.clone(),
+                        inbox_settings,
+                    )),
+                    schedule: Arc::new(RedisScheduleStore::new(
+                        redis,
+                        keys,
+                        config.scheduler.shards,
+                    )),
                 })
             }
             _ => Ok(Self::in_memory(status_ttl, inbox_settings)),
@@ -86,10 +97,12 @@ impl Backends {
 
     /// The embedded backends: nothing leaves the process, nothing is kept on disk.
     pub fn in_memory(status_ttl: Duration, inbox_settings: InboxSettings) -> Self {
+        let statuses = Arc::new(MemoryStatusStore::new(status_ttl));
         Self {
             queue: Arc::new(MemoryQueue::new()),
-            statuses: Arc::new(MemoryStatusStore::new(status_ttl)),
+            statuses: statuses.clone(),
             inboxes: Arc::new(MemoryInboxStore::new(inbox_settings)),
+            schedule: Arc::new(MemoryScheduleStore::new(statuses)),
         }
     }
 }

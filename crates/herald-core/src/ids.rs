@@ -17,6 +17,11 @@ impl MessageId {
         Self(Uuid::new_v4())
     }
 
+    /// The UUID as a number (to spread messages over shards).
+    pub fn as_u128(&self) -> u128 {
+        self.0.as_u128()
+    }
+
     /// Parses `message:<uuid>`; the UUID may be in any case, as clients echo what they were given.
     pub fn parse(text: &str) -> Option<Self> {
         let uuid = text.strip_prefix(MESSAGE_PREFIX)?;

@@ -27,6 +27,7 @@ pub struct Config {
     pub status: StatusConfig,
     pub polling: PollingConfig,
     pub dispatcher: DispatcherConfig,
+    pub scheduler: SchedulerConfig,
     pub realtime: RealtimeConfig,
     pub telemetry: TelemetryConfig,
     pub shutdown: ShutdownConfig,
@@ -93,6 +94,14 @@ pub struct PollingConfig {
 #[serde(deny_unknown_fields)]
 pub struct DispatcherConfig {
     pub dedup_window_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerConfig {
+    pub shards: u32,
+    pub batch: usize,
+    pub lease_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -230,6 +239,15 @@ impl Config {
                 "dispatcher.dedup_window_seconds",
                 "must be at least 1",
             ));
+        }
+        if self.scheduler.shards == 0 || self.scheduler.shards > 1024 {
+            return Err(invalid("scheduler.shards", "must be 1 to 1024"));
+        }
+        if self.scheduler.batch == 0 {
+            return Err(invalid("scheduler.batch", "must be at least 1"));
+        }
+        if self.scheduler.lease_ms < 100 {
+            return Err(invalid("scheduler.lease_ms", "must be at least 100"));
         }
         if let Some(url) = &self.realtime.public_url {
             if !(url.starts_with("http://") || url.starts_with("https://"))

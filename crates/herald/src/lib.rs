@@ -2,7 +2,7 @@
 //!
 //! [`Application::build`] starts the backends the configuration names, the role's background
 //! work (the dispatcher loop) and one HTTP listener serving the operations endpoints plus the
-//! role's routes (the REST API for ingest); [`Application::run_until_stopped`] runs it until the
+//! role's routes (the REST API for ingest), the scheduler's loops; [`Application::run_until_stopped`] runs it until the
 //! shutdown token fires, then stops intake, drains in-flight work within the drain timeout and
 //! closes connections. `standalone` is every role at once.
 
@@ -20,6 +20,7 @@ use herald_ingest::http_error::route_not_found;
 use herald_ingest::metrics::IngestMetrics;
 use herald_ingest::IngestState;
 use herald_runtime::{Config, Health};
+use herald_scheduler::{Scheduler, SchedulerMetrics};
 use prometheus::Registry;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
@@ -31,6 +32,7 @@ pub struct Application {
     address: SocketAddr,
     server: actix_web::dev::Server,
     dispatcher: Option<Dispatcher>,
+    scheduler: Option<Scheduler>,
     backends: Backends,
     health: Health,
     drain: Duration,
@@ -77,6 +79,19 @@ impl Application {
             None
         };
 
+        let scheduler = if role.schedules() {
+            Some(Scheduler {
+                backends: backends.clone(),
+                metrics: SchedulerMetrics::register(&registry)?,
+                prefetch: config.amqp.prefetch,
+                batch: config.scheduler.batch,
+                lease: Duration::from_millis(config.scheduler.lease_ms),
+                status_ttl: Duration::from_secs(config.status.ttl_seconds),
+            })
+        } else {
+            None
+        };
+
         let drain = config.drain_timeout();
         let server_health = health.clone();
         let mut server = HttpServer::new(move || {
@@ -104,6 +119,7 @@ impl Application {
             address,
             server: server.run(),
             dispatcher,
+            scheduler,
             backends,
             health,
             drain,
@@ -123,6 +139,9 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let server = self.server.handle();
         let mut serving = tokio::spawn(self.server);
+        let scheduling = self
+            .scheduler
+            .map(|s| tokio::spawn(s.run(shutdown.clone())));
         let dispatching = self
             .dispatcher
             .map(|d| tokio::spawn(d.run(shutdown.clone(), self.drain)));
@@ -136,6 +155,9 @@ impl Application {
         server.stop(true).await;
         if let Some(dispatching) = dispatching {
             let _ = dispatching.await;
+        }
+        if let Some(scheduling) = scheduling {
+            let _ = scheduling.await;
         }
         self.backends.queue.close().await;
         tracing::info!("herald stopped");

@@ -47,9 +47,6 @@ async fn main() -> anyhow::Result<()> {
     if in_memory {
         println!("in-memory backends: herald keeps nothing on disk, and every message is gone when it stops");
     }
-    if cli.role == Role::Scheduler {
-        tracing::warn!("delayed and repeating delivery is not built yet: deferred messages wait on the schedule route");
-    }
     let shutdown = herald_runtime::shutdown::on_signal();
     app.run_until_stopped(shutdown).await
 }

@@ -7,8 +7,7 @@ use std::fmt;
 pub enum Role {
     /// The REST API: publish, status, cancel, polling subscriptions, app info.
     Ingest,
-    /// Delayed and repeating delivery (its loop arrives with the scheduler issue; until then the
-    /// role declares the topology and serves its health and metrics).
+    /// Delayed and repeating delivery.
     Scheduler,
     /// Delivery to subscribers.
     Dispatcher,
@@ -28,6 +27,10 @@ impl Role {
 
     pub fn serves_rest(self) -> bool {
         matches!(self, Role::Ingest | Role::Standalone)
+    }
+
+    pub fn schedules(self) -> bool {
+        matches!(self, Role::Scheduler | Role::Standalone)
     }
 
     pub fn dispatches(self) -> bool {

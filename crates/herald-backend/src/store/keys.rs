@@ -22,6 +22,22 @@ impl Keys {
         format!("{}:status:{{{app}:{id}}}", self.prefix)
     }
 
+    /// `<p>:sched:{<app>:<messageId>}`: hash, the schedule entry of a deferred message. It shares
+    /// the status record's hash tag: cancel and fire change both in one script.
+    pub fn schedule_entry(&self, app: &str, id: MessageId) -> String {
+        format!("{}:sched:{{{app}:{id}}}", self.prefix)
+    }
+
+    /// `<p>:due:{s<shard>}`: zset, the shard's entries by next due time (ms, Redis clock).
+    pub fn due(&self, shard: u32) -> String {
+        format!("{}:due:{{s{shard}}}", self.prefix)
+    }
+
+    /// `<p>:lease:{s<shard>}`: zset, the shard's claimed entries by lease deadline (ms).
+    pub fn lease(&self, shard: u32) -> String {
+        format!("{}:lease:{{s{shard}}}", self.prefix)
+    }
+
     /// The keys of one channel's polling inbox, all tagged `{<app>:<channel>}`.
     pub fn inbox(&self, app: &str, channel: &ChannelName) -> InboxKeys {
         InboxKeys {

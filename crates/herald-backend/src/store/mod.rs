@@ -4,4 +4,5 @@
 pub mod inbox;
 pub mod keys;
 pub mod redis_conn;
+pub mod schedule;
 pub mod status;

@@ -13,4 +13,5 @@ mod outage;
 mod polling;
 mod publish;
 mod readme;
+mod scheduling;
 mod shutdown;

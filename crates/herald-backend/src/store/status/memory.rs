@@ -14,21 +14,24 @@ use crate::error::StoreError;
 /// records without a scan on every call.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
-struct Entry {
-    record: StatusRecord,
-    kind: DeliveryKind,
-    expires: Instant,
+pub(crate) struct Entry {
+    pub(crate) record: StatusRecord,
+    pub(crate) kind: DeliveryKind,
+    pub(crate) expires: Instant,
 }
 
 #[derive(Default)]
-struct Entries {
+pub(crate) struct Entries {
     map: HashMap<(String, MessageId), Entry>,
     last_sweep: Option<Instant>,
+    /// The schedule entries of deferred messages, under the same lock as their statuses so
+    /// cancel and fire have exactly one winner (as the Redis scripts have).
+    pub(crate) schedule: crate::store::schedule::memory::ScheduleState,
 }
 
 impl Entries {
     /// The record of `id` if it has not expired.
-    fn live(&mut self, app: &str, id: MessageId) -> Option<&mut Entry> {
+    pub(crate) fn live(&mut self, app: &str, id: MessageId) -> Option<&mut Entry> {
         let now = Instant::now();
         let key = (app.to_string(), id);
         if self.map.get(&key).is_some_and(|e| e.expires <= now) {
@@ -52,7 +55,7 @@ impl MemoryStatusStore {
         }
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut Entries) -> R) -> R {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Entries) -> R) -> R {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         if entries
@@ -125,16 +128,22 @@ impl StatusStore for MemoryStatusStore {
 
     async fn cancel(&self, app: &str, id: MessageId) -> Result<bool, StoreError> {
         let ttl = self.ttl;
-        Ok(self.with(|e| match e.live(app, id) {
-            Some(e)
-                if e.record.status == MessageStatus::Scheduled
-                    && e.kind == DeliveryKind::Deferred =>
-            {
-                e.record.status = MessageStatus::Cancelled;
-                e.expires = Instant::now() + ttl;
-                true
+        Ok(self.with(|entries| {
+            let cancelled = match entries.live(app, id) {
+                Some(e)
+                    if e.record.status == MessageStatus::Scheduled
+                        && e.kind == DeliveryKind::Deferred =>
+                {
+                    e.record.status = MessageStatus::Cancelled;
+                    e.expires = Instant::now() + ttl;
+                    true
+                }
+                _ => false,
+            };
+            if cancelled {
+                entries.schedule.remove(app, id);
             }
-            _ => false,
+            cancelled
         }))
     }
 }

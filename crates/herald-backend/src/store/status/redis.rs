@@ -108,6 +108,7 @@ impl StatusStore for RedisStatusStore {
         let mut conn = self.conn.get()?;
         let cancelled: i64 = CANCEL
             .key(self.keys.status(app, id))
+            .key(self.keys.schedule_entry(app, id))
             .arg(self.ttl.as_millis() as u64)
             .invoke_async(&mut conn)
             .await?;

@@ -1,0 +1,34 @@
+-- Claims a batch of due entries of one shard under a lease: they move from the due set to the
+-- lease set, scored by the lease's deadline. Entries whose lease expired (their scheduler died
+-- mid-batch) are due again first. Redis's clock decides what is due.
+-- KEYS[1]: the shard's due set (zset: member -> due time, ms)
+-- KEYS[2]: the shard's lease set (zset: member -> lease deadline, ms)
+-- ARGV[1]: most entries claimed
+-- ARGV[2]: lease, ms
+-- Returns: {now, expired leases, earliest remaining due time or -1, earliest lease or -1, members...}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local batch = tonumber(ARGV[1])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, batch)
+for _, member in ipairs(expired) do
+  redis.call('ZREM', KEYS[2], member)
+  redis.call('ZADD', KEYS[1], now, member)
+end
+local claimed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, batch)
+local deadline = now + tonumber(ARGV[2])
+for _, member in ipairs(claimed) do
+  redis.call('ZREM', KEYS[1], member)
+  redis.call('ZADD', KEYS[2], deadline, member)
+end
+local function earliest(key)
+  local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  if #first == 0 then
+    return -1
+  end
+  return tonumber(first[2])
+end
+local out = {now, #expired, earliest(KEYS[1]), earliest(KEYS[2])}
+for _, member in ipairs(claimed) do
+  out[#out + 1] = member
+end
+return out

@@ -1,0 +1,105 @@
+//! Intake: consume the schedule route and take each deferred message into the schedule,
+//! acknowledging only once Redis holds it.
+
+use herald_backend::queue::{Delivery, Route};
+use herald_backend::store::schedule::{Member, NewEntry};
+use herald_backend::Backends;
+use herald_core::Envelope;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Consumes the schedule route until `shutdown`; pokes `wake` when an entry is stored.
+pub async fn run(
+    backends: Backends,
+    prefetch: u16,
+    status_ttl: Duration,
+    wake: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    let deliveries = backends
+        .queue
+        .consume(Route::Schedule, prefetch, shutdown.clone());
+    loop {
+        let delivery = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            delivery = deliveries.recv() => match delivery {
+                Ok(delivery) => delivery,
+                Err(_) => return,
+            },
+        };
+        take(delivery, &backends, status_ttl, &wake, &shutdown).await;
+    }
+}
+
+async fn take(
+    delivery: Delivery,
+    backends: &Backends,
+    status_ttl: Duration,
+    wake: &Notify,
+    shutdown: &CancellationToken,
+) {
+    let envelope = match Envelope::decode(&delivery.body) {
+        Ok(envelope) => envelope,
+        Err(err) => {
+            tracing::error!(error = %err, "undecodable envelope on the schedule route, dead-lettering it");
+            let _ = delivery.dead_letter().await;
+            return;
+        }
+    };
+    let fields = envelope.schedule;
+    // The same rule ingest applied: a publishAt not in the future means the time it was accepted.
+    let first_at_ms = fields.publish_at.max(envelope.accepted_at);
+    let expires_at_ms = if fields.repeat_every > 0 {
+        fields.repeat_expires_at
+    } else {
+        0
+    };
+    let last = if expires_at_ms > 0 {
+        expires_at_ms
+    } else {
+        first_at_ms
+    };
+    let ttl = status_ttl + Duration::from_millis((last - envelope.accepted_at).max(0) as u64);
+    let member = Member {
+        app: envelope.app_id.clone(),
+        id: envelope.message_id,
+    };
+    let json = String::from_utf8_lossy(&delivery.body).into_owned();
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let entry = NewEntry {
+            member: &member,
+            envelope: &json,
+            first_at_ms,
+            every_seconds: fields.repeat_every,
+            expires_at_ms,
+            ttl,
+        };
+        match backends.schedule.store(entry).await {
+            Ok(stored) => {
+                if stored.is_some() {
+                    wake.notify_one();
+                } else {
+                    tracing::debug!(message_id = %member.id, "cancelled before it was scheduled, dropped");
+                }
+                let _ = delivery.ack().await;
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "cannot store a scheduled message, retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => {
+                        let _ = delivery.requeue().await;
+                        return;
+                    }
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_RETRY_BACKOFF);
+            }
+        }
+    }
+}

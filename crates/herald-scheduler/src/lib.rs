@@ -1,0 +1,53 @@
+//! The scheduler role: delayed and repeating delivery.
+//!
+//! [`intake`] consumes the schedule route and stores each deferred message in the schedule
+//! (Redis, or memory in standalone), acknowledging it once stored; [`firing`] claims due entries
+//! under a lease, publishes each due occurrence to the dispatch route with the broker's confirm,
+//! commits it (a one-shot message is done, a repeating one gets its next occurrence, anchored to
+//! the first) and releases the entry. Cancel and fire go through the same atomic step, and every
+//! occurrence carries its number, so the dispatcher drops a duplicate.
+
+pub mod firing;
+pub mod intake;
+pub mod metrics;
+
+pub use metrics::SchedulerMetrics;
+
+use herald_backend::Backends;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// The scheduler role.
+pub struct Scheduler {
+    pub backends: Backends,
+    pub metrics: SchedulerMetrics,
+    pub prefetch: u16,
+    pub batch: usize,
+    pub lease: Duration,
+    pub status_ttl: Duration,
+}
+
+impl Scheduler {
+    /// Runs intake and firing until `shutdown`.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let wake = Arc::new(Notify::new());
+        let intake = tokio::spawn(intake::run(
+            self.backends.clone(),
+            self.prefetch,
+            self.status_ttl,
+            wake.clone(),
+            shutdown.clone(),
+        ));
+        let firing = firing::Firing {
+            backends: self.backends,
+            metrics: self.metrics,
+            batch: self.batch,
+            lease: self.lease,
+            status_ttl: self.status_ttl,
+        };
+        firing.run(wake, shutdown).await;
+        let _ = intake.await;
+    }
+}

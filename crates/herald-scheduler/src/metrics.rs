@@ -1,0 +1,47 @@
+//! Metrics of the scheduler.
+
+use prometheus::{Histogram, HistogramOpts, IntCounter, Registry};
+
+#[derive(Clone)]
+pub struct SchedulerMetrics {
+    pub(crate) fired: IntCounter,
+    pub(crate) skipped: IntCounter,
+    pub(crate) expired_leases: IntCounter,
+    pub(crate) lateness_seconds: Histogram,
+}
+
+impl SchedulerMetrics {
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let fired = IntCounter::new(
+            "herald_scheduler_fired_total",
+            "Occurrences published to the dispatch route",
+        )?;
+        let skipped = IntCounter::new(
+            "herald_scheduler_skipped_total",
+            "Occurrences of repeating messages skipped because they were missed while no scheduler ran",
+        )?;
+        let expired_leases = IntCounter::new(
+            "herald_scheduler_expired_leases_total",
+            "Claims taken back after their scheduler held them past the lease",
+        )?;
+        let lateness_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "herald_scheduler_lateness_seconds",
+                "Fire time minus due time (Redis clock)",
+            )
+            .buckets(vec![
+                0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0,
+            ]),
+        )?;
+        registry.register(Box::new(fired.clone()))?;
+        registry.register(Box::new(skipped.clone()))?;
+        registry.register(Box::new(expired_leases.clone()))?;
+        registry.register(Box::new(lateness_seconds.clone()))?;
+        Ok(Self {
+            fired,
+            skipped,
+            expired_leases,
+            lateness_seconds,
+        })
+    }
+}

@@ -1,0 +1,213 @@
+//! Delayed and repeating delivery: not before its time, soon after, repeats exactly, and cancel
+//! has exactly one winner against the fire.
+
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::on_both_backends;
+use crate::support::{now_ms, poll_until, wait_for_status, Backend, Client, TestApp};
+
+on_both_backends!(
+    a_delayed_message_is_delivered_at_its_time_not_before,
+    a_repeating_message_is_delivered_once_per_occurrence_until_it_expires,
+    a_message_cancelled_before_its_time_is_never_delivered,
+    cancel_between_occurrences_stops_the_rest,
+    cancel_racing_the_fire_has_exactly_one_winner,
+);
+
+fn count_by_id(messages: &[Value]) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for m in messages {
+        *counts
+            .entry(m["messageId"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    counts
+}
+
+/// Publishes a marker due at `at_ms` and polls until it arrives: everything due before it has
+/// been delivered by then. Returns all messages received, the marker included.
+async fn receive_until_marker(client: &Client, subscription: &str, at_ms: i64) -> Vec<Value> {
+    let marker = client
+        .publish_ok("news", json!({"message": "marker", "publishAt": at_ms}))
+        .await;
+    let mut received = Vec::new();
+    let until = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !received
+        .iter()
+        .any(|m: &Value| m["messageId"] == marker.as_str())
+    {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the marker never arrived"
+        );
+        received
+            .extend(poll_until(client, "news", subscription, 1, Duration::from_millis(500)).await);
+    }
+    received
+}
+
+async fn a_delayed_message_is_delivered_at_its_time_not_before(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let subscription = app.client.subscribe("news").await;
+    let publish_at = now_ms() + 1_500;
+    let id = app
+        .client
+        .publish_ok("news", json!({"message": "later", "publishAt": publish_at}))
+        .await;
+    assert_eq!(app.client.status(&id).await["status"], "scheduled");
+    let received = poll_until(
+        &app.client,
+        "news",
+        &subscription,
+        1,
+        Duration::from_secs(10),
+    )
+    .await;
+    let arrived = now_ms();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0]["messageId"], id);
+    let published_at = received[0]["publishedAt"].as_i64().unwrap();
+    assert!(
+        published_at >= publish_at,
+        "delivered {} ms early",
+        publish_at - published_at
+    );
+    // A generous bound, so a busy machine cannot fail it; the lateness goal is the benchmark's.
+    assert!(
+        arrived - publish_at < 2_000,
+        "delivered {} ms late",
+        arrived - publish_at
+    );
+    wait_for_status(&app.client, &id, "published", Duration::from_secs(5)).await;
+}
+
+async fn a_repeating_message_is_delivered_once_per_occurrence_until_it_expires(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let subscription = app.client.subscribe("news").await;
+    let start = now_ms() + 500;
+    // Occurrences at +0, +1, +2 and +3 s; +4 s is past the expiry.
+    let body = json!({"message": "tick", "publishAt": start, "repeatEvery": 1, "repeatExpiresAt": start + 3_500});
+    let id = app.client.publish_ok("news", body).await;
+    wait_for_status(&app.client, &id, "published", Duration::from_secs(15)).await;
+    let received = receive_until_marker(&app.client, &subscription, now_ms() + 1_500).await;
+    assert_eq!(count_by_id(&received)[&id], 4, "{received:?}");
+    let times: Vec<i64> = received
+        .iter()
+        .filter(|m| m["messageId"] == id.as_str())
+        .map(|m| m["publishedAt"].as_i64().unwrap())
+        .collect();
+    for (k, at) in times.iter().enumerate() {
+        assert!(
+            *at >= start + k as i64 * 1_000,
+            "occurrence {k} came early: {times:?}"
+        );
+    }
+}
+
+async fn a_message_cancelled_before_its_time_is_never_delivered(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let subscription = app.client.subscribe("news").await;
+    let at = now_ms() + 1_000;
+    let id = app
+        .client
+        .publish_ok("news", json!({"message": "no", "publishAt": at}))
+        .await;
+    let repeating = app
+        .client
+        .publish_ok(
+            "news",
+            json!({"message": "no", "publishAt": at, "repeatEvery": 1}),
+        )
+        .await;
+    for id in [&id, &repeating] {
+        let (status, answer) = app.client.cancel(id).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let received = receive_until_marker(&app.client, &subscription, at + 1_500).await;
+    let counts = count_by_id(&received);
+    assert!(
+        !counts.contains_key(&id) && !counts.contains_key(&repeating),
+        "{received:?}"
+    );
+    assert_eq!(app.client.status(&id).await["status"], "cancelled");
+}
+
+async fn cancel_between_occurrences_stops_the_rest(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let subscription = app.client.subscribe("news").await;
+    let id = app
+        .client
+        .publish_ok("news", json!({"message": "tick", "repeatEvery": 1}))
+        .await;
+    let first = poll_until(
+        &app.client,
+        "news",
+        &subscription,
+        1,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(count_by_id(&first)[&id], 1);
+    let (status, answer) = app.client.cancel(&id).await;
+    assert_eq!(
+        (status, answer["status"].clone()),
+        (200, json!("cancelled")),
+        "{answer}"
+    );
+    assert_eq!(app.client.status(&id).await["status"], "cancelled");
+    let after = receive_until_marker(&app.client, &subscription, now_ms() + 2_500).await;
+    // An occurrence already fired when the cancel came may still arrive; nothing after it.
+    let late = count_by_id(&after).get(&id).copied().unwrap_or(0);
+    assert!(late <= 1, "{late} occurrences after the cancel");
+    let (status, _) = app.client.cancel(&id).await;
+    assert_eq!(status, 400, "a second cancel is 5040");
+}
+
+async fn cancel_racing_the_fire_has_exactly_one_winner(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let subscription = app.client.subscribe("news").await;
+    let mut races = Vec::new();
+    for _round in 0..10 {
+        let mut tasks = Vec::new();
+        for n in 0..20 {
+            let client = app.client.clone();
+            tasks.push(tokio::spawn(async move {
+                let at = now_ms() + 200;
+                let id = client
+                    .publish_ok("news", json!({"message": n, "publishAt": at}))
+                    .await;
+                // Aim the cancel at the fire: a little before, at, or a little after it.
+                let aim = at - 20 + (n as i64 * 3) - now_ms();
+                tokio::time::sleep(Duration::from_millis(aim.max(0) as u64)).await;
+                let (status, answer) = client.cancel(&id).await;
+                assert!(status == 200 || answer["code"] == 5040, "{status} {answer}");
+                (id, status == 200)
+            }));
+        }
+        for task in tasks {
+            races.push(task.await.unwrap());
+        }
+    }
+    let received = receive_until_marker(&app.client, &subscription, now_ms() + 1_000).await;
+    let counts = count_by_id(&received);
+    let mut cancelled = 0;
+    for (id, won) in &races {
+        let delivered = counts.get(id).copied().unwrap_or(0);
+        if *won {
+            cancelled += 1;
+            assert_eq!(delivered, 0, "{id} was cancelled and delivered");
+        } else {
+            assert_eq!(
+                delivered, 1,
+                "{id} lost the race to the fire but was delivered {delivered} times"
+            );
+        }
+    }
+    assert!(
+        races.len() == 200 && cancelled > 0,
+        "{cancelled} of {} cancels won",
+        races.len()
+    );
+}
