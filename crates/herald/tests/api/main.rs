@@ -13,5 +13,6 @@ mod outage;
 mod polling;
 mod publish;
 mod readme;
+mod scheduler_nodes;
 mod scheduling;
 mod shutdown;

@@ -1,0 +1,219 @@
+//! Schedulers as separate processes: several share one Redis without a duplicate or a loss, one
+//! killed while it holds claims loses nothing, and occurrences missed while none ran are skipped,
+//! not replayed in a burst.
+
+use herald::Role;
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::support::process::{real_env, HeraldProcess};
+use crate::support::proxy::{url_address, url_through, Proxy};
+use crate::support::{
+    fresh_prefix, now_ms, poll_until, real_urls, test_config, Backend, Client, TestApp,
+};
+use herald_backend::store::keys::Keys;
+
+/// Ingest and a dispatcher under `prefix`, in this process.
+async fn ingest_and_dispatcher(prefix: &str) -> (TestApp, TestApp) {
+    let ingest = TestApp::spawn_with(Role::Ingest, test_config(Backend::Real, prefix)).await;
+    let dispatcher =
+        TestApp::spawn_with(Role::Dispatcher, test_config(Backend::Real, prefix)).await;
+    (ingest, dispatcher)
+}
+
+/// Polls until the message `marker` arrives; returns the count of each message id received.
+async fn counts_until(
+    client: &Client,
+    subscription: &str,
+    marker: &str,
+    deadline: Duration,
+) -> HashMap<String, usize> {
+    let until = tokio::time::Instant::now() + deadline;
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    while !counts.contains_key(marker) {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the marker never arrived"
+        );
+        for m in poll_until(client, "news", subscription, 1, Duration::from_millis(500)).await {
+            *counts
+                .entry(m["messageId"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    counts
+}
+
+async fn redis_conn() -> redis::aio::MultiplexedConnection {
+    let (_, redis) = real_urls();
+    redis::Client::open(redis.expose_secret())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// How many entries the schedule's due sets of `prefix` hold, over every shard.
+async fn due_entries(prefix: &str, shards: u32) -> i64 {
+    let mut conn = redis_conn().await;
+    let keys = Keys::new(prefix);
+    let mut total = 0;
+    for shard in 0..shards {
+        let n: i64 = redis::cmd("ZCARD")
+            .arg(keys.due(shard))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        total += n;
+    }
+    total
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_scheduler_processes_deliver_every_occurrence_exactly_once() {
+    let prefix = fresh_prefix();
+    let (ingest, _dispatcher) = ingest_and_dispatcher(&prefix).await;
+    let env = real_env(&prefix);
+    let mut schedulers = Vec::new();
+    for _ in 0..3 {
+        let process = HeraldProcess::start("scheduler", &env).await;
+        Client::new(process.address)
+            .wait_ready(Duration::from_secs(20))
+            .await;
+        schedulers.push(process);
+    }
+    let client = &ingest.client;
+    let subscription = client.subscribe("news").await;
+    let start = now_ms() + 1_500;
+    let mut expected = HashMap::new();
+    for n in 0..60 {
+        let at = start + (n % 10) * 100;
+        expected.insert(
+            client
+                .publish_ok("news", json!({"message": n, "publishAt": at}))
+                .await,
+            1,
+        );
+    }
+    for n in 0..5 {
+        let body = json!({"message": n, "publishAt": start, "repeatEvery": 1, "repeatExpiresAt": start + 3_500});
+        expected.insert(client.publish_ok("news", body).await, 4);
+    }
+    let marker = client
+        .publish_ok(
+            "news",
+            json!({"message": "marker", "publishAt": start + 5_000}),
+        )
+        .await;
+    let mut counts = counts_until(client, &subscription, &marker, Duration::from_secs(30)).await;
+    counts.remove(&marker);
+    assert_eq!(counts, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduler_killed_while_holding_claims_loses_nothing() {
+    let prefix = fresh_prefix();
+    let (ingest, _dispatcher) = ingest_and_dispatcher(&prefix).await;
+    let (amqp, _) = real_urls();
+    let proxy = Proxy::start(url_address(amqp.expose_secret())).await;
+    let mut env = real_env(&prefix);
+    env.insert(
+        "HERALD_AMQP__URL".into(),
+        url_through(amqp.expose_secret(), proxy.address),
+    );
+    env.insert("HERALD_SCHEDULER__LEASE_MS".into(), "1000".into());
+    let mut doomed = HeraldProcess::start("scheduler", &env).await;
+    Client::new(doomed.address)
+        .wait_ready(Duration::from_secs(20))
+        .await;
+
+    let client = &ingest.client;
+    let subscription = client.subscribe("news").await;
+    let at = now_ms() + 2_000;
+    let mut expected = HashMap::new();
+    for n in 0..50 {
+        expected.insert(
+            client
+                .publish_ok("news", json!({"message": n, "publishAt": at}))
+                .await,
+            1,
+        );
+    }
+    // Once the doomed scheduler holds the whole schedule, cut it off from the broker: at the due
+    // time it claims the entries and cannot publish them. Then kill it outright.
+    crate::support::eventually(
+        Duration::from_secs(10),
+        "the scheduler stored every message",
+        || async { due_entries(&prefix, 16).await == 50 },
+    )
+    .await;
+    proxy.cut();
+    crate::support::eventually(
+        Duration::from_secs(10),
+        "the doomed scheduler claimed them",
+        || async { due_entries(&prefix, 16).await == 0 },
+    )
+    .await;
+    doomed.kill();
+
+    let _survivor = TestApp::spawn_with(Role::Scheduler, test_config(Backend::Real, &prefix)).await;
+    let marker = client
+        .publish_ok(
+            "news",
+            json!({"message": "marker", "publishAt": now_ms() + 2_500}),
+        )
+        .await;
+    let mut counts = counts_until(client, &subscription, &marker, Duration::from_secs(30)).await;
+    counts.remove(&marker);
+    assert_eq!(counts, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn occurrences_missed_while_no_scheduler_ran_are_skipped_not_replayed() {
+    let prefix = fresh_prefix();
+    let (ingest, _dispatcher) = ingest_and_dispatcher(&prefix).await;
+    let client = &ingest.client;
+    let subscription = client.subscribe("news").await;
+    let start = now_ms();
+    // Occurrences due at +0, +2, +4, +6 s...
+    let id = client
+        .publish_ok("news", json!({"message": "tick", "repeatEvery": 2}))
+        .await;
+    // ...and no scheduler until +4.5 s: occurrences 0, 1 and 2 come due with nobody to fire them.
+    tokio::time::sleep(Duration::from_millis(4_500)).await;
+    let scheduler = TestApp::spawn_with(Role::Scheduler, test_config(Backend::Real, &prefix)).await;
+    let marker = client
+        .publish_ok(
+            "news",
+            json!({"message": "marker", "publishAt": start + 7_000}),
+        )
+        .await;
+    let until = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut received: Vec<Value> = Vec::new();
+    while !received.iter().any(|m| m["messageId"] == marker.as_str()) {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the marker never arrived"
+        );
+        received
+            .extend(poll_until(client, "news", &subscription, 1, Duration::from_millis(500)).await);
+    }
+    let caught_up: Vec<i64> = received
+        .iter()
+        .filter(|m| m["messageId"] == id.as_str())
+        .map(|m| m["publishedAt"].as_i64().unwrap())
+        .filter(|at| *at < start + 6_000)
+        .collect();
+    // One late occurrence (the latest due), not a burst of three.
+    assert_eq!(caught_up.len(), 1, "{caught_up:?}");
+    assert!(caught_up[0] >= start + 4_000, "{caught_up:?}");
+    let (_, metrics) = scheduler.client.get_raw("/metrics").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "herald_scheduler_skipped_total 2"),
+        "{metrics}"
+    );
+}
