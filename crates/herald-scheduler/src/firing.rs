@@ -1,15 +1,13 @@
 //! Firing: claim due entries shard by shard, publish each due occurrence to the dispatch route with
 //! the broker's confirm, commit, and release the entry to its next occurrence. The loop sleeps
-//! until the earliest due time or lease it knows of, or until intake stores something new.
+//! until the earliest due time or lease it knows of, or until any scheduler stores something new.
 
 use futures_util::future::join_all;
 use herald_backend::queue::Route;
 use herald_backend::store::schedule::{Fire, Member};
 use herald_backend::Backends;
 use herald_core::Envelope;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::SchedulerMetrics;
@@ -25,7 +23,10 @@ pub struct Firing {
 
 impl Firing {
     /// Runs until `shutdown`. Claims it holds when stopped are taken back after their lease.
-    pub async fn run(self, wake: Arc<Notify>, shutdown: CancellationToken) {
+    pub async fn run(self, shutdown: CancellationToken) {
+        // Any scheduler storing an entry wakes this one, so an entry due before this loop's planned
+        // wake-up is not missed (even when the scheduler that stored it dies before firing it).
+        let wakeups = self.backends.schedule.wakeups(shutdown.clone());
         let mut failures = 0u32;
         while !shutdown.is_cancelled() {
             let (pause, full) = match self.round().await {
@@ -47,7 +48,7 @@ impl Firing {
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = wake.notified() => {}
+                _ = wakeups.recv() => tracing::debug!("scheduler woken"),
                 _ = sleep(pause) => {}
             }
         }

@@ -5,19 +5,16 @@ use herald_backend::queue::{Delivery, Route};
 use herald_backend::store::schedule::{Member, NewEntry};
 use herald_backend::Backends;
 use herald_core::Envelope;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Consumes the schedule route until `shutdown`; pokes `wake` when an entry is stored.
+/// Consumes the schedule route until `shutdown` (storing an entry wakes every scheduler).
 pub async fn run(
     backends: Backends,
     prefetch: u16,
     status_ttl: Duration,
-    wake: Arc<Notify>,
     shutdown: CancellationToken,
 ) {
     let deliveries = backends
@@ -31,7 +28,7 @@ pub async fn run(
                 Err(_) => return,
             },
         };
-        take(delivery, &backends, status_ttl, &wake, &shutdown).await;
+        take(delivery, &backends, status_ttl, &shutdown).await;
     }
 }
 
@@ -39,7 +36,6 @@ async fn take(
     delivery: Delivery,
     backends: &Backends,
     status_ttl: Duration,
-    wake: &Notify,
     shutdown: &CancellationToken,
 ) {
     let envelope = match Envelope::decode(&delivery.body) {
@@ -81,9 +77,7 @@ async fn take(
         };
         match backends.schedule.store(entry).await {
             Ok(stored) => {
-                if stored.is_some() {
-                    wake.notify_one();
-                } else {
+                if stored.is_none() {
                     tracing::debug!(message_id = %member.id, "cancelled before it was scheduled, dropped");
                 }
                 let _ = delivery.ack().await;

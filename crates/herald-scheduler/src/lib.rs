@@ -14,9 +14,7 @@ pub mod metrics;
 pub use metrics::SchedulerMetrics;
 
 use herald_backend::Backends;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// The scheduler role.
@@ -32,12 +30,10 @@ pub struct Scheduler {
 impl Scheduler {
     /// Runs intake and firing until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        let wake = Arc::new(Notify::new());
         let intake = tokio::spawn(intake::run(
             self.backends.clone(),
             self.prefetch,
             self.status_ttl,
-            wake.clone(),
             shutdown.clone(),
         ));
         let firing = firing::Firing {
@@ -47,7 +43,7 @@ impl Scheduler {
             lease: self.lease,
             status_ttl: self.status_ttl,
         };
-        firing.run(wake, shutdown).await;
+        firing.run(shutdown).await;
         let _ = intake.await;
     }
 }

@@ -38,6 +38,12 @@ impl Keys {
         format!("{}:lease:{{s{shard}}}", self.prefix)
     }
 
+    /// `<p>:wake`: the pub/sub channel a scheduler announces newly stored entries on, so the others
+    /// recompute their sleep.
+    pub fn wake(&self) -> String {
+        format!("{}:wake", self.prefix)
+    }
+
     /// The keys of one channel's polling inbox, all tagged `{<app>:<channel>}`.
     pub fn inbox(&self, app: &str, channel: &ChannelName) -> InboxKeys {
         InboxKeys {

@@ -13,6 +13,7 @@ use crate::error::StoreError;
 #[derive(Clone)]
 pub struct RedisConn {
     manager: watch::Receiver<Option<ConnectionManager>>,
+    client: redis::Client,
 }
 
 impl RedisConn {
@@ -20,7 +21,9 @@ impl RedisConn {
     pub fn start(url: &SecretString) -> Result<Self, StoreError> {
         let client = redis::Client::open(url.expose_secret())?;
         let (tx, manager) = watch::channel(None);
+        let connecting = client.clone();
         tokio::spawn(async move {
+            let client = connecting;
             // One reconnection attempt per failed call: while Redis is down a call fails within
             // the timeouts (the client gets its 503 quickly) instead of waiting out a retry series.
             let config = ConnectionManagerConfig::new()
@@ -47,12 +50,63 @@ impl RedisConn {
                 }
             }
         });
-        Ok(Self { manager })
+        Ok(Self { manager, client })
     }
 
     /// A handle for one operation (cheap: it shares the multiplexed socket).
     pub fn get(&self) -> Result<ConnectionManager, StoreError> {
         self.manager.borrow().clone().ok_or(StoreError::Unavailable)
+    }
+
+    /// Forwards every message published on `channel` to the returned receiver (coalesced: one
+    /// pending signal at most), resubscribing after a lost connection, until `shutdown`. A
+    /// (re)subscription is signalled too, since messages sent while unsubscribed are lost.
+    pub fn subscribe(
+        &self,
+        channel: String,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> async_channel::Receiver<()> {
+        use futures_util::StreamExt;
+        let (tx, rx) = async_channel::bounded(1);
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(100);
+            while !shutdown.is_cancelled() {
+                let subscribed = async {
+                    let mut pubsub = client.get_async_pubsub().await?;
+                    pubsub.subscribe(&channel).await?;
+                    redis::RedisResult::Ok(pubsub)
+                };
+                match subscribed.await {
+                    Ok(pubsub) => {
+                        backoff = Duration::from_millis(100);
+                        let _ = tx.try_send(());
+                        let mut messages = pubsub.into_on_message();
+                        loop {
+                            tokio::select! {
+                                _ = shutdown.cancelled() => return,
+                                message = messages.next() => match message {
+                                    Some(_) => {
+                                        let _ = tx.try_send(());
+                                    }
+                                    None => break,
+                                },
+                            }
+                        }
+                        tracing::warn!(channel = %channel, "redis subscription lost, resubscribing");
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "cannot subscribe on redis, retrying");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            _ = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(2));
+                    }
+                }
+            }
+        });
+        rx
     }
 
     /// Waits until connected, up to `timeout`.

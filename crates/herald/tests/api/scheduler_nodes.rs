@@ -217,3 +217,55 @@ async fn occurrences_missed_while_no_scheduler_ran_are_skipped_not_replayed() {
         "{metrics}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_scheduler_fires_what_another_stored_and_did_not_live_to_fire() {
+    let prefix = fresh_prefix();
+    let (ingest, _dispatcher) = ingest_and_dispatcher(&prefix).await;
+    // The survivor starts idle, then is cut off from the broker so it cannot take the messages
+    // off the schedule route itself: it can only learn of them through the wake-up.
+    let (amqp, _) = real_urls();
+    let proxy = Proxy::start(url_address(amqp.expose_secret())).await;
+    let mut config = test_config(Backend::Real, &prefix);
+    config.amqp.url = Some(secrecy::SecretString::from(url_through(
+        amqp.expose_secret(),
+        proxy.address,
+    )));
+    config.amqp.max_reconnect_backoff_ms = 200;
+    let _survivor = TestApp::spawn_with(Role::Scheduler, config).await;
+    proxy.cut();
+
+    let mut doomed = HeraldProcess::start("scheduler", &real_env(&prefix)).await;
+    Client::new(doomed.address)
+        .wait_ready(Duration::from_secs(20))
+        .await;
+    let client = &ingest.client;
+    let subscription = client.subscribe("news").await;
+    let at = now_ms() + 3_000;
+    let mut expected = HashMap::new();
+    for n in 0..20 {
+        expected.insert(
+            client
+                .publish_ok("news", json!({"message": n, "publishAt": at}))
+                .await,
+            1,
+        );
+    }
+    crate::support::eventually(
+        Duration::from_secs(10),
+        "the doomed scheduler stored every message",
+        || async { due_entries(&prefix, 16).await == 20 },
+    )
+    .await;
+    doomed.kill();
+    proxy.restore();
+
+    let received = poll_until(client, "news", &subscription, 20, Duration::from_secs(20)).await;
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for m in &received {
+        *counts
+            .entry(m["messageId"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(counts, expected);
+}

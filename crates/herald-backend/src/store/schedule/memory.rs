@@ -82,11 +82,15 @@ impl ScheduleState {
 /// An in-memory [`ScheduleStore`], sharing the lock of a [`MemoryStatusStore`].
 pub struct MemoryScheduleStore {
     statuses: Arc<MemoryStatusStore>,
+    wake: (async_channel::Sender<()>, async_channel::Receiver<()>),
 }
 
 impl MemoryScheduleStore {
     pub fn new(statuses: Arc<MemoryStatusStore>) -> Self {
-        Self { statuses }
+        Self {
+            statuses,
+            wake: async_channel::bounded(1),
+        }
     }
 }
 
@@ -96,8 +100,15 @@ impl ScheduleStore for MemoryScheduleStore {
         1
     }
 
+    fn wakeups(
+        &self,
+        _shutdown: tokio_util::sync::CancellationToken,
+    ) -> async_channel::Receiver<()> {
+        self.wake.1.clone()
+    }
+
     async fn store(&self, entry: NewEntry<'_>) -> Result<Option<i64>, StoreError> {
-        Ok(self.statuses.with(|all| {
+        let stored = self.statuses.with(|all| {
             let scheduled = all
                 .live(&entry.member.app, entry.member.id)
                 .is_some_and(|e| e.record.status == MessageStatus::Scheduled);
@@ -118,7 +129,11 @@ impl ScheduleStore for MemoryScheduleStore {
             let due = stored.first_ms + stored.next as i64 * stored.every_ms;
             schedule.place(entry.member, Some(Position::Due(due)));
             Some(due)
-        }))
+        });
+        if stored.is_some() {
+            let _ = self.wake.0.try_send(());
+        }
+        Ok(stored)
     }
 
     async fn claim(&self, _shard: u32, batch: usize, lease: Duration) -> Result<Claim, StoreError> {

@@ -85,9 +85,13 @@ pub enum Fire {
 pub trait ScheduleStore: Send + Sync + 'static {
     /// How many shards the index has.
     fn shards(&self) -> u32;
-    /// Takes a message into the schedule (idempotent); its next due time, or `None` when it was
-    /// dropped (cancelled before it got here).
+    /// Takes a message into the schedule (idempotent) and announces it to every scheduler; its
+    /// next due time, or `None` when it was dropped (cancelled before it got here).
     async fn store(&self, entry: NewEntry<'_>) -> Result<Option<i64>, StoreError>;
+    /// Signals each time an entry is stored, by any scheduler (and after a reconnection, when
+    /// signals may have been missed), until `shutdown`.
+    fn wakeups(&self, shutdown: tokio_util::sync::CancellationToken)
+        -> async_channel::Receiver<()>;
     /// Claims up to `batch` due entries of `shard` for `lease`.
     async fn claim(&self, shard: u32, batch: usize, lease: Duration) -> Result<Claim, StoreError>;
     async fn fire(&self, member: &Member) -> Result<Fire, StoreError>;

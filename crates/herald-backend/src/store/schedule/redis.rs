@@ -76,7 +76,16 @@ impl ScheduleStore for RedisScheduleStore {
         let _: i64 = conn
             .zadd(self.keys.due(self.shard(member)), member.encode(), due)
             .await?;
+        // Every scheduler recomputes its sleep: this entry may be due before any it knew of.
+        let _: i64 = conn.publish(self.keys.wake(), due).await?;
         Ok(Some(due))
+    }
+
+    fn wakeups(
+        &self,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> async_channel::Receiver<()> {
+        self.conn.subscribe(self.keys.wake(), shutdown)
     }
 
     async fn claim(&self, shard: u32, batch: usize, lease: Duration) -> Result<Claim, StoreError> {
