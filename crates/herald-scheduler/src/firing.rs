@@ -60,6 +60,7 @@ impl Firing {
         let mut earliest: Option<i64> = None;
         let mut now = 0;
         let mut full = false;
+        let (mut pending, mut in_flight, mut overdue_ms) = (0, 0, 0);
         for shard in 0..self.backends.schedule.shards() {
             let claim = self
                 .backends
@@ -67,6 +68,11 @@ impl Firing {
                 .claim(shard, self.batch, self.lease)
                 .await?;
             now = claim.now_ms;
+            pending += claim.pending;
+            in_flight += claim.in_flight;
+            if let Some(due) = claim.next_due_ms {
+                overdue_ms = overdue_ms.max(claim.now_ms - due);
+            }
             self.metrics.expired_leases.inc_by(claim.expired_leases);
             full |= claim.members.len() == self.batch;
             for t in [claim.next_due_ms, claim.next_lease_ms]
@@ -81,6 +87,14 @@ impl Firing {
                 earliest = Some(earliest.map_or(t, |e| e.min(t)));
             }
         }
+        self.metrics.pending.set(pending as i64);
+        self.metrics.in_flight.set(in_flight as i64);
+        self.metrics
+            .oldest_overdue_seconds
+            .set(overdue_ms.max(0) as f64 / 1000.0);
+        self.metrics
+            .clock_skew_seconds
+            .set((now - herald_runtime::clock::now_ms()) as f64 / 1000.0);
         // Relative to Redis's clock, so this node's clock skew does not matter.
         Ok((
             earliest.map(|t| Duration::from_millis((t - now).max(0) as u64)),

@@ -1,6 +1,6 @@
 //! Metrics of the scheduler.
 
-use prometheus::{Histogram, HistogramOpts, IntCounter, Registry};
+use prometheus::{Gauge, Histogram, HistogramOpts, IntCounter, IntGauge, Registry};
 
 #[derive(Clone)]
 pub struct SchedulerMetrics {
@@ -8,6 +8,10 @@ pub struct SchedulerMetrics {
     pub(crate) skipped: IntCounter,
     pub(crate) expired_leases: IntCounter,
     pub(crate) lateness_seconds: Histogram,
+    pub(crate) pending: IntGauge,
+    pub(crate) in_flight: IntGauge,
+    pub(crate) oldest_overdue_seconds: Gauge,
+    pub(crate) clock_skew_seconds: Gauge,
 }
 
 impl SchedulerMetrics {
@@ -33,6 +37,27 @@ impl SchedulerMetrics {
                 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0,
             ]),
         )?;
+        let pending = IntGauge::new(
+            "herald_scheduler_pending",
+            "Entries waiting for their time, all shards",
+        )?;
+        let in_flight = IntGauge::new(
+            "herald_scheduler_in_flight",
+            "Entries claimed by a scheduler, all shards",
+        )?;
+        let oldest_overdue_seconds = Gauge::new(
+            "herald_scheduler_oldest_overdue_seconds",
+            "How long the most overdue unclaimed entry has been due (0 when none is)",
+        )?;
+        let clock_skew_seconds = Gauge::new(
+            "herald_scheduler_clock_skew_seconds",
+            "Redis's clock minus this node's, as measured at the last claim",
+        )?;
+        for gauge in [&pending, &in_flight] {
+            registry.register(Box::new(gauge.clone()))?;
+        }
+        registry.register(Box::new(oldest_overdue_seconds.clone()))?;
+        registry.register(Box::new(clock_skew_seconds.clone()))?;
         registry.register(Box::new(fired.clone()))?;
         registry.register(Box::new(skipped.clone()))?;
         registry.register(Box::new(expired_leases.clone()))?;
@@ -42,6 +67,10 @@ impl SchedulerMetrics {
             skipped,
             expired_leases,
             lateness_seconds,
+            pending,
+            in_flight,
+            oldest_overdue_seconds,
+            clock_skew_seconds,
         })
     }
 }

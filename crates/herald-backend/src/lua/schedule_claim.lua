@@ -5,7 +5,8 @@
 -- KEYS[2]: the shard's lease set (zset: member -> lease deadline, ms)
 -- ARGV[1]: most entries claimed
 -- ARGV[2]: lease, ms
--- Returns: {now, expired leases, earliest remaining due time or -1, earliest lease or -1, members...}
+-- Returns: {now, expired leases, earliest remaining due time or -1, earliest lease or -1,
+--          entries left due (pending), entries leased (in flight), members...}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local batch = tonumber(ARGV[1])
@@ -27,7 +28,7 @@ local function earliest(key)
   end
   return tonumber(first[2])
 end
-local out = {now, #expired, earliest(KEYS[1]), earliest(KEYS[2])}
+local out = {now, #expired, earliest(KEYS[1]), earliest(KEYS[2]), redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2])}
 for _, member in ipairs(claimed) do
   out[#out + 1] = member
 end

@@ -38,3 +38,41 @@ async fn healthz_and_readyz_answer_when_herald_is_up() {
     let (status, body) = app.client.get_raw("/readyz").await;
     assert_eq!((status, body.as_str()), (200, r#"{"status":"ready"}"#));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduler_metrics_report_pending_entries_and_clock_skew() {
+    let app = TestApp::spawn(Backend::Real).await;
+    let later = crate::support::now_ms() + 3_600_000;
+    for n in 0..3 {
+        app.client
+            .publish_ok("news", json!({"message": n, "publishAt": later}))
+            .await;
+    }
+    crate::support::eventually(
+        Duration::from_secs(10),
+        "three entries are pending",
+        || async {
+            let (_, metrics) = app.client.get_raw("/metrics").await;
+            metrics.lines().any(|l| l == "herald_scheduler_pending 3")
+        },
+    )
+    .await;
+    let (_, metrics) = app.client.get_raw("/metrics").await;
+    for line in [
+        "herald_scheduler_in_flight 0",
+        "herald_scheduler_oldest_overdue_seconds 0",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "/metrics lacks `{line}`:\n{metrics}"
+        );
+    }
+    let skew: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("herald_scheduler_clock_skew_seconds "))
+        .expect("a clock skew gauge")
+        .parse()
+        .unwrap();
+    // Redis runs on this machine: its clock and ours agree to well within a second.
+    assert!(skew.abs() < 1.0, "skew {skew} s");
+}

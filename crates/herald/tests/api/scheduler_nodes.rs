@@ -1,6 +1,7 @@
-//! Schedulers as separate processes: several share one Redis without a duplicate or a loss, one
-//! killed while it holds claims loses nothing, and occurrences missed while none ran are skipped,
-//! not replayed in a burst.
+//! Schedulers as separate processes and under failure: several share one Redis without a
+//! duplicate or a loss, one killed while it holds claims loses nothing, an idle one fires what a
+//! dead one stored, occurrences missed while none ran are skipped (not replayed in a burst), and
+//! messages due while the broker is unreachable are delivered once it is back.
 
 use herald::Role;
 use secrecy::ExposeSecret;
@@ -261,6 +262,53 @@ async fn an_idle_scheduler_fires_what_another_stored_and_did_not_live_to_fire() 
     proxy.restore();
 
     let received = poll_until(client, "news", &subscription, 20, Duration::from_secs(20)).await;
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for m in &received {
+        *counts
+            .entry(m["messageId"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(counts, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_pending_while_the_broker_is_unreachable_are_delivered_once_it_is_back() {
+    let prefix = fresh_prefix();
+    let (amqp, _) = real_urls();
+    let proxy = Proxy::start(url_address(amqp.expose_secret())).await;
+    let mut config = test_config(Backend::Real, &prefix);
+    config.amqp.url = Some(secrecy::SecretString::from(url_through(
+        amqp.expose_secret(),
+        proxy.address,
+    )));
+    config.amqp.max_reconnect_backoff_ms = 200;
+    config.scheduler.lease_ms = 1_000;
+    let app = TestApp::spawn_with(Role::Standalone, config).await;
+    let client = &app.client;
+    let subscription = client.subscribe("news").await;
+    let at = now_ms() + 1_500;
+    let mut expected = HashMap::new();
+    for n in 0..30 {
+        expected.insert(
+            client
+                .publish_ok("news", json!({"message": n, "publishAt": at}))
+                .await,
+            1,
+        );
+    }
+    crate::support::eventually(
+        Duration::from_secs(10),
+        "every message is scheduled",
+        || async { due_entries(&prefix, 16).await == 30 },
+    )
+    .await;
+    // The broker goes away before the messages are due and stays away past their time.
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis((at - now_ms() + 1_000).max(0) as u64)).await;
+    proxy.restore();
+    app.wait_ready().await;
+
+    let received = poll_until(client, "news", &subscription, 30, Duration::from_secs(20)).await;
     let mut counts: HashMap<String, usize> = HashMap::new();
     for m in &received {
         *counts

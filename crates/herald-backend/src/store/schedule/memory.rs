@@ -158,6 +158,8 @@ impl ScheduleStore for MemoryScheduleStore {
                 expired_leases: expired.len() as u64,
                 next_due_ms: schedule.due.first().map(|(t, _)| *t),
                 next_lease_ms: schedule.leased.first().map(|(t, _)| *t),
+                pending: schedule.due.len() as u64,
+                in_flight: schedule.leased.len() as u64,
                 members,
             }
         }))

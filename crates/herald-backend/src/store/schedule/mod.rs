@@ -60,6 +60,10 @@ pub struct Claim {
     pub next_due_ms: Option<i64>,
     /// The earliest lease deadline in the shard.
     pub next_lease_ms: Option<i64>,
+    /// Entries of the shard waiting for their time (after this claim).
+    pub pending: u64,
+    /// Entries of the shard claimed by a scheduler, this claim's included.
+    pub in_flight: u64,
     pub members: Vec<Member>,
 }
 

@@ -97,7 +97,9 @@ impl ScheduleStore for RedisScheduleStore {
             .arg(lease.as_millis() as u64)
             .invoke_async(&mut conn)
             .await?;
-        let [now, expired, next_due, next_lease, members @ ..] = reply.as_slice() else {
+        let [now, expired, next_due, next_lease, pending, in_flight, members @ ..] =
+            reply.as_slice()
+        else {
             return Err(StoreError::Unexpected(format!("claim answered {reply:?}")));
         };
         let header = |v: &Value| int(v).ok_or_else(|| unexpected("claim", v));
@@ -116,6 +118,8 @@ impl ScheduleStore for RedisScheduleStore {
             expired_leases: header(expired)? as u64,
             next_due_ms: optional(header(next_due)?),
             next_lease_ms: optional(header(next_lease)?),
+            pending: header(pending)? as u64,
+            in_flight: header(in_flight)? as u64,
             members: claimed,
         })
     }
