@@ -63,6 +63,16 @@ impl DeliveryKind {
 pub struct StatusRecord {
     pub status: MessageStatus,
     pub error_message: Option<String>,
+    /// For a deferred message once it has fired: occurrences published and skipped (missed while
+    /// no scheduler ran).
+    pub occurrences: Option<Occurrences>,
+}
+
+/// How many occurrences of a deferred message fired, and how many were skipped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Occurrences {
+    pub fired: u64,
+    pub skipped: u64,
 }
 
 #[cfg(test)]

@@ -22,15 +22,24 @@ pub async fn status(
         Some(id) => state.backends.statuses.get(&app.0.id, id).await?,
         None => None,
     };
-    let (status, error_message) = match record {
-        Some(record) => (record.status, record.error_message),
-        None => (MessageStatus::Unknown, None),
+    let Some(record) = record else {
+        return Ok(HttpResponse::Ok().json(serde_json::json!({
+            "messageId": text,
+            "status": MessageStatus::Unknown,
+            "errorMessage": null,
+        })));
     };
-    Ok(HttpResponse::Ok().json(serde_json::json!({
+    let mut answer = serde_json::json!({
         "messageId": text,
-        "status": status,
-        "errorMessage": error_message,
-    })))
+        "status": record.status,
+        "errorMessage": record.error_message,
+    });
+    // herald's addition for deferred messages: how many occurrences fired, and were skipped.
+    if let Some(occurrences) = record.occurrences {
+        answer["occurrences"] = occurrences.fired.into();
+        answer["skippedOccurrences"] = occurrences.skipped.into();
+    }
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 pub async fn cancel(

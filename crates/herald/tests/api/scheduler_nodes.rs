@@ -217,6 +217,7 @@ async fn occurrences_missed_while_no_scheduler_ran_are_skipped_not_replayed() {
             .any(|l| l == "herald_scheduler_skipped_total 2"),
         "{metrics}"
     );
+    assert_eq!(client.status(&id).await["skippedOccurrences"], 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

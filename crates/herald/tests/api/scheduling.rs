@@ -91,6 +91,15 @@ async fn a_repeating_message_is_delivered_once_per_occurrence_until_it_expires(b
     let body = json!({"message": "tick", "publishAt": start, "repeatEvery": 1, "repeatExpiresAt": start + 3_500});
     let id = app.client.publish_ok("news", body).await;
     wait_for_status(&app.client, &id, "published", Duration::from_secs(15)).await;
+    let status = app.client.status(&id).await;
+    assert_eq!(
+        (
+            status["occurrences"].clone(),
+            status["skippedOccurrences"].clone()
+        ),
+        (json!(4), json!(0)),
+        "{status}"
+    );
     let received = receive_until_marker(&app.client, &subscription, now_ms() + 1_500).await;
     assert_eq!(count_by_id(&received)[&id], 4, "{received:?}");
     let times: Vec<i64> = received

@@ -168,13 +168,10 @@ impl ScheduleStore for MemoryScheduleStore {
     async fn fire(&self, member: &Member) -> Result<Fire, StoreError> {
         let now = now_ms();
         Ok(self.statuses.with(|all| {
-            let Some(status) = all.live(&member.app, member.id) else {
-                return Fire::Gone;
-            };
-            if status.record.status != MessageStatus::Scheduled {
-                return Fire::Gone;
-            }
-            let Some(entry) = all.schedule.entries.get_mut(member) else {
+            let scheduled = all
+                .live(&member.app, member.id)
+                .is_some_and(|s| s.record.status == MessageStatus::Scheduled);
+            let Some(entry) = all.schedule.entries.get_mut(member).filter(|_| scheduled) else {
                 return Fire::Gone;
             };
             let mut due = entry.first_ms + entry.next as i64 * entry.every_ms;
@@ -194,16 +191,24 @@ impl ScheduleStore for MemoryScheduleStore {
                     due = entry.first_ms + latest as i64 * entry.every_ms;
                 }
             }
+            let one_shot = entry.every_ms == 0;
             let fire = Fire::Now {
                 occurrence: entry.next,
                 envelope: entry.envelope.clone(),
                 due_ms: due,
                 skipped,
             };
-            if entry.every_ms == 0 {
-                // A one-shot message on its way can no longer be cancelled.
-                if let Some(status) = all.live(&member.app, member.id) {
+            if let Some(status) = all.live(&member.app, member.id) {
+                if one_shot {
+                    // A one-shot message on its way can no longer be cancelled.
                     status.kind = DeliveryKind::Immediate;
+                }
+                if skipped > 0 {
+                    status
+                        .record
+                        .occurrences
+                        .get_or_insert_with(Default::default)
+                        .skipped += skipped;
                 }
             }
             fire
@@ -224,24 +229,29 @@ impl ScheduleStore for MemoryScheduleStore {
             let next = occurrence + 1;
             let due = entry.first_ms + next as i64 * entry.every_ms;
             let repeating = entry.every_ms > 0;
-            if !repeating || (entry.expires_ms > 0 && due > entry.expires_ms) {
+            let finished = !repeating || (entry.expires_ms > 0 && due > entry.expires_ms);
+            if finished {
                 all.schedule.entries.remove(member);
-                if repeating {
-                    if let Some(status) = all.live(&member.app, member.id) {
-                        if status.record.status == MessageStatus::Scheduled {
-                            status.record.status = MessageStatus::Published;
-                            status.expires = Instant::now() + status_ttl;
-                        }
-                    }
-                }
-                return None;
+            } else {
+                entry.next = next;
             }
-            entry.next = next;
             if let Some(status) = all.live(&member.app, member.id) {
-                let lasts = Duration::from_millis((due - now_ms()).max(0) as u64) + status_ttl;
-                status.expires = status.expires.max(Instant::now() + lasts);
+                status
+                    .record
+                    .occurrences
+                    .get_or_insert_with(Default::default)
+                    .fired += 1;
+                if !finished {
+                    let lasts = Duration::from_millis((due - now_ms()).max(0) as u64) + status_ttl;
+                    status.expires = status.expires.max(Instant::now() + lasts);
+                } else if repeating && status.record.status == MessageStatus::Scheduled {
+                    // The last occurrence of a repeating message is its publication; a one-shot
+                    // message is marked published by the dispatcher.
+                    status.record.status = MessageStatus::Published;
+                    status.expires = Instant::now() + status_ttl;
+                }
             }
-            Some(due)
+            (!finished).then_some(due)
         }))
     }
 

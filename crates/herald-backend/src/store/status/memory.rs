@@ -82,6 +82,7 @@ impl StatusStore for MemoryStatusStore {
             record: StatusRecord {
                 status: MessageStatus::Scheduled,
                 error_message: None,
+                occurrences: None,
             },
             kind,
             expires: Instant::now() + ttl,
@@ -114,10 +115,12 @@ impl StatusStore for MemoryStatusStore {
                     Outcome::Published => StatusRecord {
                         status: MessageStatus::Published,
                         error_message: None,
+                        occurrences: e.record.occurrences,
                     },
                     Outcome::Failed(reason) => StatusRecord {
                         status: MessageStatus::Failed,
                         error_message: Some(reason),
+                        occurrences: e.record.occurrences,
                     },
                 };
                 e.expires = Instant::now() + ttl;

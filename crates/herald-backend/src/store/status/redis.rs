@@ -2,7 +2,7 @@
 //! under `src/lua/status_*.lua`.
 
 use async_trait::async_trait;
-use herald_core::status::{DeliveryKind, MessageStatus, StatusRecord};
+use herald_core::status::{DeliveryKind, MessageStatus, Occurrences, StatusRecord};
 use herald_core::MessageId;
 use redis::{AsyncCommands, Script};
 use std::sync::LazyLock;
@@ -61,10 +61,13 @@ impl StatusStore for RedisStatusStore {
 
     async fn get(&self, app: &str, id: MessageId) -> Result<Option<StatusRecord>, StoreError> {
         let mut conn = self.conn.get()?;
-        let (status, error): (Option<String>, Option<String>) = redis::cmd("HMGET")
+        type Fields = (Option<String>, Option<String>, Option<u64>, Option<u64>);
+        let (status, error, fired, skipped): Fields = redis::cmd("HMGET")
             .arg(self.keys.status(app, id))
             .arg("s")
             .arg("e")
+            .arg("fired")
+            .arg("skipped")
             .query_async(&mut conn)
             .await?;
         let Some(status) = status else {
@@ -75,6 +78,10 @@ impl StatusStore for RedisStatusStore {
         Ok(Some(StatusRecord {
             status,
             error_message: error,
+            occurrences: fired.map(|fired| Occurrences {
+                fired,
+                skipped: skipped.unwrap_or(0),
+            }),
         }))
     }
 
