@@ -36,14 +36,14 @@ pub fn publish_body(message_bytes: usize) -> serde_json::Value {
 
 /// Where to publish: `http://host:port/<path>`.
 #[derive(Clone)]
-struct Target {
+pub struct Target {
     authority: String,
     path: String,
     body: Bytes,
 }
 
 impl Target {
-    fn new(root: &str, body: &serde_json::Value) -> anyhow::Result<Self> {
+    pub fn new(root: &str, body: &serde_json::Value) -> anyhow::Result<Self> {
         let rest = root
             .strip_prefix("http://")
             .ok_or_else(|| anyhow::anyhow!("--url must start with http://"))?;
@@ -55,7 +55,7 @@ impl Target {
         })
     }
 
-    async fn connect(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+    pub async fn connect(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
         let stream = TcpStream::connect(&self.authority).await?;
         stream.set_nodelay(true)?;
         let (sender, connection) =
@@ -64,14 +64,23 @@ impl Target {
         Ok(sender)
     }
 
-    /// One publish on `sender`: Ok(None) when herald accepted it, Ok(Some(status)) when it
-    /// answered an error.
+    /// One publish of this target's body on `sender`: Ok(None) when herald accepted it,
+    /// Ok(Some(status)) when it answered an error.
     async fn publish(&self, sender: &mut SendRequest<Full<Bytes>>) -> anyhow::Result<Option<u16>> {
+        self.publish_body(sender, self.body.clone()).await
+    }
+
+    /// One publish of `body` on `sender`.
+    pub async fn publish_body(
+        &self,
+        sender: &mut SendRequest<Full<Bytes>>,
+        body: Bytes,
+    ) -> anyhow::Result<Option<u16>> {
         sender.ready().await?;
         let request = hyper::Request::post(self.path.as_str())
             .header("host", self.authority.as_str())
             .header("content-type", "application/json")
-            .body(Full::new(self.body.clone()))?;
+            .body(Full::new(body))?;
         let response = sender.send_request(request).await?;
         let status = response.status();
         response.into_body().collect().await?;

@@ -6,6 +6,7 @@
 mod bare;
 mod http;
 mod report;
+mod scheduler;
 mod scrape;
 
 use clap::Parser;
@@ -15,6 +16,30 @@ use std::time::Duration;
 enum Bench {
     /// Publish throughput and latency of ingest against a bare lapin client.
     Ingest(Args),
+    /// Lateness of herald's scheduler: messages due evenly over a spread, or all at one instant.
+    Scheduler {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        amqp_url: String,
+        #[arg(long)]
+        redis_url: String,
+        #[arg(long)]
+        herald_prefix: String,
+        #[arg(long, default_value_t = 50_000)]
+        count: usize,
+        /// Milliseconds the due times spread over (0: all due at one instant).
+        #[arg(long, default_value_t = 10_000)]
+        spread_ms: i64,
+        /// Milliseconds from now to the first due time (scheduling must finish before it).
+        #[arg(long, default_value_t = 20_000)]
+        lead_ms: i64,
+        #[arg(long, default_value_t = 256)]
+        message_bytes: usize,
+        /// Names the run in the printed line.
+        #[arg(long, default_value = "herald")]
+        label: String,
+    },
     /// Deletes the queues and exchanges of a benchmarked herald (what `ingest` does at its end).
     Purge {
         #[arg(long)]
@@ -58,6 +83,31 @@ async fn main() -> anyhow::Result<()> {
             amqp_url,
             herald_prefix,
         } => return bare::purge(&amqp_url, &herald_prefix).await,
+        Bench::Scheduler {
+            url,
+            amqp_url,
+            redis_url,
+            herald_prefix,
+            count,
+            spread_ms,
+            lead_ms,
+            message_bytes,
+            label,
+        } => {
+            let plan = scheduler::Plan {
+                root: &url,
+                amqp_url: &amqp_url,
+                redis_url: &redis_url,
+                prefix: &herald_prefix,
+                count,
+                spread_ms,
+                lead_ms,
+                message_bytes,
+            };
+            let run = scheduler::run(plan).await?;
+            report::lateness_line(&label, count, spread_ms, &run);
+            return Ok(());
+        }
     };
     let body = http::publish_body(args.message_bytes);
     let envelope_bytes = bare::envelope_size(&body);

@@ -59,3 +59,19 @@ pub fn print(bare_rates: &[f64], herald_runs: &[Run], half: &Run) {
         half,
     );
 }
+
+/// One scheduler run, in the same shape as the BullMQ script's line.
+pub fn lateness_line(label: &str, count: usize, spread_ms: i64, run: &crate::scheduler::Lateness) {
+    let h = &run.histogram;
+    let memory = run
+        .bytes_per_pending
+        .map(|b| format!(", {b:.0} B of Redis per pending message"))
+        .unwrap_or_default();
+    println!(
+        "{label:<28} {count} due over {spread_ms} ms: lateness p50 {} ms, p99 {} ms, max {} ms; drained {} ms after the last due time{memory}",
+        h.value_at_quantile(0.5),
+        h.value_at_quantile(0.99),
+        h.max(),
+        run.drain_ms
+    );
+}
