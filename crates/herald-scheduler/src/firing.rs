@@ -4,7 +4,7 @@
 
 use futures_util::future::join_all;
 use herald_backend::queue::Route;
-use herald_backend::store::schedule::{Fire, Member};
+use herald_backend::store::schedule::{Claim, Fire, Member};
 use herald_backend::Backends;
 use herald_core::Envelope;
 use std::time::Duration;
@@ -54,36 +54,30 @@ impl Firing {
         }
     }
 
-    /// Claims and fires every shard once; how long to wait before the next round (None: until
+    /// Claims and fires every shard once, the shards concurrently (a shard waiting for its
+    /// confirms must not delay the others); how long to wait before the next round (None: until
     /// woken), and whether a shard had more due than one batch.
     async fn round(&self) -> Result<(Option<Duration>, bool), herald_backend::StoreError> {
+        let shards =
+            join_all((0..self.backends.schedule.shards()).map(|shard| self.shard_round(shard)))
+                .await;
         let mut earliest: Option<i64> = None;
         let mut now = 0;
         let mut full = false;
         let (mut pending, mut in_flight, mut overdue_ms) = (0, 0, 0);
-        for shard in 0..self.backends.schedule.shards() {
-            let claim = self
-                .backends
-                .schedule
-                .claim(shard, self.batch, self.lease)
-                .await?;
+        for shard in shards {
+            let (claim, next) = shard?;
             now = claim.now_ms;
             pending += claim.pending;
             in_flight += claim.in_flight;
             if let Some(due) = claim.next_due_ms {
                 overdue_ms = overdue_ms.max(claim.now_ms - due);
             }
-            self.metrics.expired_leases.inc_by(claim.expired_leases);
             full |= claim.members.len() == self.batch;
-            for t in [claim.next_due_ms, claim.next_lease_ms]
+            for t in [claim.next_due_ms, claim.next_lease_ms, next]
                 .into_iter()
                 .flatten()
             {
-                earliest = Some(earliest.map_or(t, |e| e.min(t)));
-            }
-            let nexts =
-                join_all(claim.members.iter().map(|m| self.fire_one(m, claim.now_ms))).await;
-            for t in nexts.into_iter().flatten() {
                 earliest = Some(earliest.map_or(t, |e| e.min(t)));
             }
         }
@@ -100,6 +94,23 @@ impl Firing {
             earliest.map(|t| Duration::from_millis((t - now).max(0) as u64)),
             full,
         ))
+    }
+
+    /// Claims one shard's due entries and fires them; the claim, and the earliest next due time
+    /// of the entries it fired.
+    async fn shard_round(
+        &self,
+        shard: u32,
+    ) -> Result<(Claim, Option<i64>), herald_backend::StoreError> {
+        let claim = self
+            .backends
+            .schedule
+            .claim(shard, self.batch, self.lease)
+            .await?;
+        self.metrics.expired_leases.inc_by(claim.expired_leases);
+        let nexts = join_all(claim.members.iter().map(|m| self.fire_one(m, claim.now_ms))).await;
+        let next = nexts.into_iter().flatten().min();
+        Ok((claim, next))
     }
 
     /// Fires one claimed entry; its next due time, if it stays scheduled.
