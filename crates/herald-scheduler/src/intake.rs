@@ -1,14 +1,12 @@
 //! Intake: consume the schedule route and take each deferred message into the schedule,
 //! acknowledging only once Redis holds it.
 
+use herald_backend::queue::worker::consume_concurrently;
 use herald_backend::queue::{Delivery, Route};
 use herald_backend::store::schedule::{Member, NewEntry};
 use herald_backend::Backends;
 use herald_core::Envelope;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(2);
@@ -19,34 +17,22 @@ pub async fn run(
     prefetch: u16,
     status_ttl: Duration,
     shutdown: CancellationToken,
+    drain: Duration,
 ) {
-    let deliveries = backends
-        .queue
-        .consume(Route::Schedule, prefetch, shutdown.clone());
-    // Deliveries are taken concurrently, one permit each, so intake keeps up with ingest.
-    let permits = Arc::new(Semaphore::new(prefetch as usize));
-    let mut in_flight = JoinSet::new();
-    loop {
-        let permit = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            permit = permits.clone().acquire_owned() => permit.expect("never closed"),
-        };
-        let delivery = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            delivery = deliveries.recv() => match delivery {
-                Ok(delivery) => delivery,
-                Err(_) => break,
-            },
-        };
-        let (backends, shutdown) = (backends.clone(), shutdown.clone());
-        in_flight.spawn(async move {
-            take(delivery, &backends, status_ttl, &shutdown).await;
-            drop(permit);
-        });
-        while in_flight.try_join_next().is_some() {}
-    }
-    // Unfinished takes end at shutdown (requeueing); wait for them to settle their deliveries.
-    while in_flight.join_next().await.is_some() {}
+    let queue = backends.queue.clone();
+    let stop = shutdown.clone();
+    consume_concurrently(
+        queue.as_ref(),
+        Route::Schedule,
+        prefetch,
+        shutdown,
+        drain,
+        move |delivery| {
+            let (backends, stop) = (backends.clone(), stop.clone());
+            async move { take(delivery, &backends, status_ttl, &stop).await }
+        },
+    )
+    .await;
 }
 
 async fn take(

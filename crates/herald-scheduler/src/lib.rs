@@ -28,13 +28,14 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    /// Runs intake and firing until `shutdown`.
-    pub async fn run(self, shutdown: CancellationToken) {
+    /// Runs intake and firing until `shutdown`; intake then gets `drain` to settle its deliveries.
+    pub async fn run(self, shutdown: CancellationToken, drain: Duration) {
         let intake = tokio::spawn(intake::run(
             self.backends.clone(),
             self.prefetch,
             self.status_ttl,
             shutdown.clone(),
+            drain,
         ));
         let firing = firing::Firing {
             backends: self.backends,

@@ -141,7 +141,7 @@ impl Application {
         let mut serving = tokio::spawn(self.server);
         let scheduling = self
             .scheduler
-            .map(|s| tokio::spawn(s.run(shutdown.clone())));
+            .map(|s| tokio::spawn(s.run(shutdown.clone(), self.drain)));
         let dispatching = self
             .dispatcher
             .map(|d| tokio::spawn(d.run(shutdown.clone(), self.drain)));

@@ -5,6 +5,7 @@
 pub mod memory;
 pub mod rabbit;
 pub mod topology;
+pub mod worker;
 
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
