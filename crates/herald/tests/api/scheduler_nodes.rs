@@ -12,7 +12,8 @@ use std::time::Duration;
 use crate::support::process::{real_env, HeraldProcess};
 use crate::support::proxy::{url_address, url_through, Proxy};
 use crate::support::{
-    fresh_prefix, now_ms, poll_until, real_urls, test_config, Backend, Client, TestApp,
+    count_by_id, fresh_prefix, now_ms, poll_until, publish_due_at, real_urls, test_config, Backend,
+    Client, TestApp,
 };
 use herald_backend::store::keys::Keys;
 
@@ -133,15 +134,7 @@ async fn a_scheduler_killed_while_holding_claims_loses_nothing() {
     let client = &ingest.client;
     let subscription = client.subscribe("news").await;
     let at = now_ms() + 2_000;
-    let mut expected = HashMap::new();
-    for n in 0..50 {
-        expected.insert(
-            client
-                .publish_ok("news", json!({"message": n, "publishAt": at}))
-                .await,
-            1,
-        );
-    }
+    let expected = publish_due_at(client, 50, at).await;
     // Once the doomed scheduler holds the whole schedule, cut it off from the broker: at the due
     // time it claims the entries and cannot publish them. Then kill it outright.
     crate::support::eventually(
@@ -244,15 +237,7 @@ async fn an_idle_scheduler_fires_what_another_stored_and_did_not_live_to_fire() 
     let client = &ingest.client;
     let subscription = client.subscribe("news").await;
     let at = now_ms() + 3_000;
-    let mut expected = HashMap::new();
-    for n in 0..20 {
-        expected.insert(
-            client
-                .publish_ok("news", json!({"message": n, "publishAt": at}))
-                .await,
-            1,
-        );
-    }
+    let expected = publish_due_at(client, 20, at).await;
     crate::support::eventually(
         Duration::from_secs(10),
         "the doomed scheduler stored every message",
@@ -263,13 +248,7 @@ async fn an_idle_scheduler_fires_what_another_stored_and_did_not_live_to_fire() 
     proxy.restore();
 
     let received = poll_until(client, "news", &subscription, 20, Duration::from_secs(20)).await;
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for m in &received {
-        *counts
-            .entry(m["messageId"].as_str().unwrap().to_string())
-            .or_default() += 1;
-    }
-    assert_eq!(counts, expected);
+    assert_eq!(count_by_id(&received), expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -288,15 +267,7 @@ async fn messages_pending_while_the_broker_is_unreachable_are_delivered_once_it_
     let client = &app.client;
     let subscription = client.subscribe("news").await;
     let at = now_ms() + 1_500;
-    let mut expected = HashMap::new();
-    for n in 0..30 {
-        expected.insert(
-            client
-                .publish_ok("news", json!({"message": n, "publishAt": at}))
-                .await,
-            1,
-        );
-    }
+    let expected = publish_due_at(client, 30, at).await;
     crate::support::eventually(
         Duration::from_secs(10),
         "every message is scheduled",
@@ -310,11 +281,5 @@ async fn messages_pending_while_the_broker_is_unreachable_are_delivered_once_it_
     app.wait_ready().await;
 
     let received = poll_until(client, "news", &subscription, 30, Duration::from_secs(20)).await;
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for m in &received {
-        *counts
-            .entry(m["messageId"].as_str().unwrap().to_string())
-            .or_default() += 1;
-    }
-    assert_eq!(counts, expected);
+    assert_eq!(count_by_id(&received), expected);
 }

@@ -2,11 +2,10 @@
 //! has exactly one winner against the fire.
 
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::on_both_backends;
-use crate::support::{now_ms, poll_until, wait_for_status, Backend, Client, TestApp};
+use crate::support::{count_by_id, now_ms, poll_until, wait_for_status, Backend, Client, TestApp};
 
 on_both_backends!(
     a_delayed_message_is_delivered_at_its_time_not_before,
@@ -15,16 +14,6 @@ on_both_backends!(
     cancel_between_occurrences_stops_the_rest,
     cancel_racing_the_fire_has_exactly_one_winner,
 );
-
-fn count_by_id(messages: &[Value]) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for m in messages {
-        *counts
-            .entry(m["messageId"].as_str().unwrap().to_string())
-            .or_default() += 1;
-    }
-    counts
-}
 
 /// Publishes a marker due at `at_ms` and polls until it arrives: everything due before it has
 /// been delivered by then. Returns all messages received, the marker included.

@@ -257,3 +257,33 @@ pub fn assert_each_once(
     assert_eq!(unique.len(), ids.len(), "a message was delivered twice");
     assert_eq!(&unique, expected, "delivered and accepted messages differ");
 }
+
+/// How many times each message id occurs in `messages`.
+pub fn count_by_id(messages: &[serde_json::Value]) -> std::collections::HashMap<String, usize> {
+    let mut counts = std::collections::HashMap::new();
+    for m in messages {
+        *counts
+            .entry(m["messageId"].as_str().expect("messageId").to_string())
+            .or_default() += 1;
+    }
+    counts
+}
+
+/// Publishes `count` messages due at `at_ms` on "news"; the ids, each expected once.
+pub async fn publish_due_at(
+    client: &Client,
+    count: usize,
+    at_ms: i64,
+) -> std::collections::HashMap<String, usize> {
+    let mut expected = std::collections::HashMap::new();
+    for n in 0..count {
+        let id = client
+            .publish_ok(
+                "news",
+                serde_json::json!({"message": n, "publishAt": at_ms}),
+            )
+            .await;
+        expected.insert(id, 1);
+    }
+    expected
+}
