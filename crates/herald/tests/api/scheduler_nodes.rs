@@ -171,17 +171,18 @@ async fn occurrences_missed_while_no_scheduler_ran_are_skipped_not_replayed() {
     let client = &ingest.client;
     let subscription = client.subscribe("news").await;
     let start = now_ms();
-    // Occurrences due at +0, +2, +4, +6 s...
+    // Occurrences due at +0, +3, +6, +9 s...
     let id = client
-        .publish_ok("news", json!({"message": "tick", "repeatEvery": 2}))
+        .publish_ok("news", json!({"message": "tick", "repeatEvery": 3}))
         .await;
-    // ...and no scheduler until +4.5 s: occurrences 0, 1 and 2 come due with nobody to fire them.
-    tokio::time::sleep(Duration::from_millis(4_500)).await;
+    // ...and no scheduler until +6.5 s: occurrences 0, 1 and 2 come due with nobody to fire them
+    // (the scheduler has until +9 s to start, which leaves a loaded machine room).
+    tokio::time::sleep(Duration::from_millis(6_500)).await;
     let scheduler = TestApp::spawn_with(Role::Scheduler, test_config(Backend::Real, &prefix)).await;
     let marker = client
         .publish_ok(
             "news",
-            json!({"message": "marker", "publishAt": start + 7_000}),
+            json!({"message": "marker", "publishAt": start + 10_000}),
         )
         .await;
     let until = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -198,11 +199,11 @@ async fn occurrences_missed_while_no_scheduler_ran_are_skipped_not_replayed() {
         .iter()
         .filter(|m| m["messageId"] == id.as_str())
         .map(|m| m["publishedAt"].as_i64().unwrap())
-        .filter(|at| *at < start + 6_000)
+        .filter(|at| *at < start + 9_000)
         .collect();
     // One late occurrence (the latest due), not a burst of three.
     assert_eq!(caught_up.len(), 1, "{caught_up:?}");
-    assert!(caught_up[0] >= start + 4_000, "{caught_up:?}");
+    assert!(caught_up[0] >= start + 6_000, "{caught_up:?}");
     let (_, metrics) = scheduler.client.get_raw("/metrics").await;
     assert!(
         metrics
