@@ -108,13 +108,6 @@ impl RedisConn {
         });
         rx
     }
-
-    /// Waits until connected, up to `timeout`.
-    pub async fn wait_connected(&self, timeout: Duration) -> bool {
-        let mut manager = self.manager.clone();
-        let connected = tokio::time::timeout(timeout, manager.wait_for(Option::is_some)).await;
-        matches!(connected, Ok(Ok(_)))
-    }
 }
 
 #[async_trait::async_trait]

@@ -1,25 +1,16 @@
 //! Several herald processes on one broker: two ingest and two dispatcher processes deliver each
 //! message to a poller exactly once.
 
-use secrecy::ExposeSecret;
 use std::time::Duration;
 
 use crate::support::cleanup::Cleanup;
 use crate::support::process::{real_env, HeraldProcess};
-use crate::support::{
-    assert_each_once, fresh_prefix, poll_until, publish_concurrently, real_urls, Client,
-};
+use crate::support::{assert_each_once, fresh_prefix, poll_until, publish_concurrently, Client};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_ingest_and_two_dispatcher_processes_deliver_each_message_once() {
-    let (amqp, redis) = real_urls();
     let prefix = fresh_prefix();
-    let _cleanup = Cleanup::new(
-        amqp.expose_secret(),
-        redis.expose_secret().to_string(),
-        &prefix,
-        &prefix,
-    );
+    let _cleanup = Cleanup::for_prefix(&prefix);
     let mut env = real_env(&prefix);
     // A small prefetch spreads the messages over both dispatchers.
     env.insert("HERALD_AMQP__PREFETCH".into(), "4".into());

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::support::process::{real_env, HeraldProcess};
-use crate::support::proxy::{url_address, url_through, Proxy};
+use crate::support::proxy::{amqp_through_proxy, url_address, url_through, Proxy};
 use crate::support::{
     count_by_id, fresh_prefix, now_ms, poll_until, publish_due_at, real_urls, test_config, Backend,
     Client, TestApp,
@@ -58,7 +58,11 @@ async fn redis_conn() -> redis::aio::MultiplexedConnection {
 }
 
 /// How many entries the schedule's due sets of `prefix` hold, over every shard.
-async fn due_entries(prefix: &str, shards: u32) -> i64 {
+async fn due_entries(prefix: &str) -> i64 {
+    let shards = herald_runtime::Config::defaults()
+        .expect("defaults")
+        .scheduler
+        .shards;
     let mut conn = redis_conn().await;
     let keys = Keys::new(prefix);
     let mut total = 0;
@@ -140,14 +144,14 @@ async fn a_scheduler_killed_while_holding_claims_loses_nothing() {
     crate::support::eventually(
         Duration::from_secs(10),
         "the scheduler stored every message",
-        || async { due_entries(&prefix, 16).await == 50 },
+        || async { due_entries(&prefix).await == 50 },
     )
     .await;
     proxy.cut();
     crate::support::eventually(
         Duration::from_secs(10),
         "the doomed scheduler claimed them",
-        || async { due_entries(&prefix, 16).await == 0 },
+        || async { due_entries(&prefix).await == 0 },
     )
     .await;
     doomed.kill();
@@ -220,14 +224,8 @@ async fn an_idle_scheduler_fires_what_another_stored_and_did_not_live_to_fire() 
     let (ingest, _dispatcher) = ingest_and_dispatcher(&prefix).await;
     // The survivor starts idle, then is cut off from the broker so it cannot take the messages
     // off the schedule route itself: it can only learn of them through the wake-up.
-    let (amqp, _) = real_urls();
-    let proxy = Proxy::start(url_address(amqp.expose_secret())).await;
     let mut config = test_config(Backend::Real, &prefix);
-    config.amqp.url = Some(secrecy::SecretString::from(url_through(
-        amqp.expose_secret(),
-        proxy.address,
-    )));
-    config.amqp.max_reconnect_backoff_ms = 200;
+    let proxy = amqp_through_proxy(&mut config).await;
     let _survivor = TestApp::spawn_with(Role::Scheduler, config).await;
     proxy.cut();
 
@@ -242,7 +240,7 @@ async fn an_idle_scheduler_fires_what_another_stored_and_did_not_live_to_fire() 
     crate::support::eventually(
         Duration::from_secs(10),
         "the doomed scheduler stored every message",
-        || async { due_entries(&prefix, 16).await == 20 },
+        || async { due_entries(&prefix).await == 20 },
     )
     .await;
     doomed.kill();
@@ -255,14 +253,8 @@ async fn an_idle_scheduler_fires_what_another_stored_and_did_not_live_to_fire() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_pending_while_the_broker_is_unreachable_are_delivered_once_it_is_back() {
     let prefix = fresh_prefix();
-    let (amqp, _) = real_urls();
-    let proxy = Proxy::start(url_address(amqp.expose_secret())).await;
     let mut config = test_config(Backend::Real, &prefix);
-    config.amqp.url = Some(secrecy::SecretString::from(url_through(
-        amqp.expose_secret(),
-        proxy.address,
-    )));
-    config.amqp.max_reconnect_backoff_ms = 200;
+    let proxy = amqp_through_proxy(&mut config).await;
     config.scheduler.lease_ms = 1_000;
     let app = TestApp::spawn_with(Role::Standalone, config).await;
     let client = &app.client;
@@ -272,7 +264,7 @@ async fn messages_pending_while_the_broker_is_unreachable_are_delivered_once_it_
     crate::support::eventually(
         Duration::from_secs(10),
         "every message is scheduled",
-        || async { due_entries(&prefix, 16).await == 30 },
+        || async { due_entries(&prefix).await == 30 },
     )
     .await;
     // The broker goes away before the messages are due and stays away past their time.

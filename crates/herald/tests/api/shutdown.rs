@@ -2,26 +2,19 @@
 //! delivered once, by this process or the next one.
 
 use herald::Role;
-use secrecy::ExposeSecret;
 use std::time::Duration;
 
 use crate::support::cleanup::Cleanup;
 use crate::support::process::{real_env, HeraldProcess};
 use crate::support::{
-    assert_each_once, fresh_prefix, poll_until, publish_concurrently, real_urls, test_config,
-    Backend, Client, TestApp,
+    assert_each_once, fresh_prefix, poll_until, publish_concurrently, test_config, Backend, Client,
+    TestApp,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_every_role_cleanly() {
-    let (amqp, redis) = real_urls();
     let prefix = fresh_prefix();
-    let _cleanup = Cleanup::new(
-        amqp.expose_secret(),
-        redis.expose_secret().to_string(),
-        &prefix,
-        &prefix,
-    );
+    let _cleanup = Cleanup::for_prefix(&prefix);
     let env = real_env(&prefix);
     for role in ["ingest", "scheduler", "dispatcher", "standalone"] {
         let process = HeraldProcess::start(role, &env).await;

@@ -61,15 +61,6 @@ impl RabbitQueue {
         }
     }
 
-    /// Waits until connected, up to `timeout`; true when connected.
-    pub async fn wait_connected(&self, timeout: Duration) -> bool {
-        let mut sessions = self.sessions.clone();
-        tokio::time::timeout(timeout, sessions.wait_for(|s| s.is_some()))
-            .await
-            .map(|r| r.is_ok())
-            .unwrap_or(false)
-    }
-
     fn session(&self) -> Option<Arc<Session>> {
         self.sessions.borrow().clone()
     }

@@ -11,6 +11,18 @@ pub struct Cleanup {
 }
 
 impl Cleanup {
+    /// Cleans up after processes started with `process::real_env(prefix)`.
+    pub fn for_prefix(prefix: &str) -> Self {
+        use secrecy::ExposeSecret;
+        let (amqp, redis) = super::real_urls();
+        Self::new(
+            amqp.expose_secret(),
+            redis.expose_secret().to_string(),
+            prefix,
+            prefix,
+        )
+    }
+
     pub fn new(amqp_url: &str, redis_url: String, amqp_prefix: &str, key_prefix: &str) -> Self {
         Self {
             amqp_url: amqp_url.to_string(),

@@ -91,3 +91,16 @@ pub fn url_through(url: &str, address: SocketAddr) -> String {
     };
     format!("{scheme}://{credentials}{address}{slash}{path}")
 }
+
+/// Points `config` at the real RabbitMQ through a new proxy, which the caller can cut.
+pub async fn amqp_through_proxy(config: &mut herald_runtime::Config) -> Proxy {
+    use secrecy::ExposeSecret;
+    let (amqp, _) = super::real_urls();
+    let proxy = Proxy::start(url_address(amqp.expose_secret())).await;
+    config.amqp.url = Some(secrecy::SecretString::from(url_through(
+        amqp.expose_secret(),
+        proxy.address,
+    )));
+    config.amqp.max_reconnect_backoff_ms = 200;
+    proxy
+}
