@@ -1,6 +1,6 @@
 //! What subscribers receive: the legacy polling shape of reference §4.1.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -33,5 +33,67 @@ impl<'a> PolledMessage<'a> {
     /// The JSON text stored once per message and handed to every poller as is.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The headers a message was rendered with ([`PolledMessage::to_json`]), as the strings
+/// subscribers see; `None` when `json` is not such a message.
+pub fn headers_of_rendered(json: &str) -> Option<BTreeMap<String, String>> {
+    #[derive(Deserialize)]
+    struct HeadersOnly {
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+    }
+    serde_json::from_str::<HeadersOnly>(json)
+        .ok()
+        .map(|m| m.headers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::headers::Headers;
+    use crate::selector::Selector;
+    use serde_json::json;
+
+    #[test]
+    fn rendered_headers_select_as_the_typed_ones_do() {
+        let typed = Headers::parse(&json!({"foo": 20, "flag": true, "city": "Tokyo"})).unwrap();
+        let envelope = Envelope {
+            v: crate::envelope::ENVELOPE_VERSION,
+            message_id: MessageId::new_random(),
+            occurrence: 0,
+            app_id: "app".into(),
+            channel: crate::ChannelName::parse("news").unwrap(),
+            message: json!("hello"),
+            publisher_id: None,
+            headers: typed.clone(),
+            schedule: Default::default(),
+            accepted_at: 1,
+            traceparent: None,
+        };
+        let rendered = PolledMessage::new(&envelope, 1).to_json();
+        let strings = headers_of_rendered(&rendered).unwrap();
+        for text in [
+            "foo > 10",
+            "foo = '20'",
+            "flag = TRUE",
+            "city LIKE 'To%'",
+            "foo < 5",
+            "x IS NULL",
+        ] {
+            let selector = Selector::parse(text).unwrap();
+            assert_eq!(
+                selector.matches_with(&strings),
+                selector.matches(&typed),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_a_rendered_message_has_no_headers() {
+        assert_eq!(headers_of_rendered("not json"), None);
+        assert_eq!(headers_of_rendered(r#"{"headers": 5}"#), None);
     }
 }

@@ -6,6 +6,8 @@
 //! [`envelope::Envelope`] for the queue; the dispatcher turns the envelope into what subscribers
 //! read ([`delivered::PolledMessage`]). [`status::MessageStatus`] is what the status API reports, and
 //! [`error::ErrorKind`] is the one table of error codes and HTTP statuses herald answers with.
+//! A subscriber's [`selector::Selector`] is compiled once from its SQL-92 text and evaluated
+//! against each message's [`headers::Headers`].
 
 pub mod channel;
 pub mod delivered;
@@ -15,10 +17,12 @@ pub mod headers;
 pub mod ids;
 pub mod publish;
 pub mod schedule;
+pub mod selector;
 pub mod status;
 
 pub use channel::ChannelName;
 pub use envelope::Envelope;
 pub use error::{ApiError, ErrorKind};
 pub use ids::{MessageId, OccurrenceId, SubscriptionId};
+pub use selector::Selector;
 pub use status::MessageStatus;

@@ -2,13 +2,15 @@
 -- those older than the window, and keeps the subscription alive.
 -- KEYS[1]: the channel's subscriptions (zset: subscription id -> expiry, ms)
 -- KEYS[2]: the channel's buffer (stream)
--- KEYS[3]: the subscription (hash: cursor)
+-- KEYS[3]: the subscription (hash: cursor, selector)
 -- ARGV[1]: subscription id
 -- ARGV[2]: idle time to live of the subscription, ms
 -- ARGV[3]: buffer window, ms
 -- ARGV[4]: most messages returned
--- Returns: the messages (JSON texts, oldest first), or nil for an unknown or expired subscription
-local cursor = redis.call('HGET', KEYS[3], 'cursor')
+-- Returns: {selector ('' for none), messages (JSON texts, oldest first)...}, or nil for an
+--          unknown or expired subscription. The caller applies the selector.
+local sub = redis.call('HMGET', KEYS[3], 'cursor', 'selector')
+local cursor = sub[1]
 if not cursor then
   return nil
 end
@@ -21,13 +23,13 @@ if tonumber(string.match(cursor, '^(%d+)')) < oldest then
   start = oldest .. '-0'
 end
 local entries = redis.call('XRANGE', KEYS[2], start, '+', 'COUNT', ARGV[4])
-local messages = {}
-for i, entry in ipairs(entries) do
-  messages[i] = entry[2][2]
+local out = {sub[2] or ''}
+for _, entry in ipairs(entries) do
+  out[#out + 1] = entry[2][2]
   cursor = entry[1]
 end
 redis.call('HSET', KEYS[3], 'cursor', cursor)
 redis.call('PEXPIRE', KEYS[3], ttl)
 redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ttl)
-return messages
+return out

@@ -3,7 +3,7 @@
 
 use actix_web::http::header::ContentType;
 use actix_web::{web, HttpRequest, HttpResponse};
-use herald_core::{ApiError, ChannelName, ErrorKind, SubscriptionId};
+use herald_core::{ApiError, ChannelName, ErrorKind, Selector, SubscriptionId};
 use serde_json::Value;
 
 use super::path_param;
@@ -23,25 +23,18 @@ pub async fn subscribe(
     let Value::Object(body) = body else {
         return Err(ApiError::of(ErrorKind::BodyNotAnObject).into());
     };
-    match body.get("selector") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) if s.trim().is_empty() => {}
-        // Refused rather than ignored: a subscriber that asked for a filter must not get everything.
-        Some(Value::String(_)) => {
-            return Err(ApiError::new(
-                ErrorKind::SelectorNotSupported,
-                "selectors are not supported yet: subscribe without one",
-            )
-            .into())
-        }
+    let selector = match body.get("selector") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(text)) => Some(Selector::parse(text).map_err(ApiError::from)?),
         Some(_) => {
             return Err(ApiError::new(ErrorKind::InvalidField, "selector must be a string").into())
         }
-    }
+    };
     let id = state
         .backends
         .inboxes
-        .subscribe(&app.0.id, &channel)
+        .subscribe(&app.0.id, &channel, selector.as_ref())
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "subscriptionId": id.to_string() })))
 }

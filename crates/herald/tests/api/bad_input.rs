@@ -196,9 +196,9 @@ fn cases() -> Vec<Case> {
             9013,
         ),
         case(
-            "selector before selectors exist",
+            "selector that does not parse",
             &format!("{app}/messaging/news/subscribe"),
-            json!({"selector": "a = 1"}),
+            json!({"selector": "foo = 'x' & age > 35"}),
             400,
             9021,
         ),

@@ -17,6 +17,8 @@ on_both_backends!(
     subscribers_receive_only_messages_published_after_they_subscribed,
     polled_messages_have_the_backendless_shape,
     a_subscriber_that_falls_behind_gets_the_newest_messages_up_to_the_cap,
+    a_polling_subscription_with_a_selector_receives_only_matching_messages,
+    an_invalid_selector_is_refused_with_its_position,
 );
 
 async fn each_subscriber_receives_each_message_of_its_channel_once(backend: Backend) {
@@ -107,6 +109,54 @@ async fn polled_messages_have_the_backendless_shape(backend: Backend) {
         .expect("publishedAt is a number");
     assert!((published_at - crate::support::now_ms()).abs() < 60_000);
     assert_eq!(message.as_object().unwrap().len(), 5, "{message}");
+}
+
+async fn a_polling_subscription_with_a_selector_receives_only_matching_messages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let selected = app
+        .client
+        .subscribe_with("news", json!({"selector": "foo > 10"}))
+        .await;
+    let everything = app.client.subscribe("news").await;
+    // The published set of the JS SDK's end-to-end selector test, then one more match as a
+    // marker that everything before it was delivered.
+    let mut published = Vec::new();
+    for headers in [
+        json!({"foo": 20}),
+        json!({"foo": 10}),
+        json!({"foo": "50"}),
+        json!({"foo": 5}),
+        json!({}),
+        json!({"bar": 99}),
+        json!({"foo": 99}),
+    ] {
+        let body = json!({"message": "m", "headers": headers});
+        published.push(app.client.publish_ok("news", body).await);
+    }
+    let all = poll_until(&app.client, "news", &everything, 7, Duration::from_secs(5)).await;
+    assert_eq!(all.len(), 7, "every message was delivered");
+    let received = poll_until(&app.client, "news", &selected, 3, Duration::from_secs(5)).await;
+    let ids: Vec<&str> = received
+        .iter()
+        .map(|m| m["messageId"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = [0, 2, 6].iter().map(|&i| published[i].as_str()).collect();
+    assert_eq!(ids, expected);
+    assert!(app.client.poll_ok("news", &selected).await.is_empty());
+}
+
+async fn an_invalid_selector_is_refused_with_its_position(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (status, answer) = app
+        .client
+        .try_subscribe("news", json!({"selector": "importance = "}))
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["code"], 9021);
+    assert_eq!(
+        answer["message"],
+        "invalid selector: expected a value after '=' at position 13, found end of input"
+    );
 }
 
 async fn a_subscriber_that_falls_behind_gets_the_newest_messages_up_to_the_cap(backend: Backend) {

@@ -2,12 +2,12 @@
 //! numbers standing in for stream ids.
 
 use async_trait::async_trait;
-use herald_core::{ChannelName, OccurrenceId, SubscriptionId};
+use herald_core::{ChannelName, OccurrenceId, Selector, SubscriptionId};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::{Delivered, InboxSettings, InboxStore, Polled};
+use super::{select, Delivered, InboxSettings, InboxStore, Polled};
 use crate::error::StoreError;
 
 struct Entry {
@@ -16,18 +16,24 @@ struct Entry {
     json: String,
 }
 
+struct Subscription {
+    /// The next sequence to hand out.
+    cursor: u64,
+    expires: Instant,
+    selector: Option<Selector>,
+}
+
 #[derive(Default)]
 struct Channel {
     buffer: VecDeque<Entry>,
     next_seq: u64,
-    /// subscription -> (cursor: last sequence handed out, expiry)
-    subscriptions: HashMap<SubscriptionId, (u64, Instant)>,
+    subscriptions: HashMap<SubscriptionId, Subscription>,
     delivered: HashMap<OccurrenceId, Instant>,
 }
 
 impl Channel {
     fn expire(&mut self, now: Instant, settings: &InboxSettings) {
-        self.subscriptions.retain(|_, (_, expires)| *expires > now);
+        self.subscriptions.retain(|_, s| s.expires > now);
         self.delivered.retain(|_, expires| *expires > now);
         while self
             .buffer
@@ -78,12 +84,17 @@ impl InboxStore for MemoryInboxStore {
         &self,
         app: &str,
         channel: &ChannelName,
+        selector: Option<&Selector>,
     ) -> Result<SubscriptionId, StoreError> {
         let id = SubscriptionId::new_random();
         let ttl = self.settings.subscription_ttl;
         self.with(app, channel, |c, now| {
-            let cursor = c.next_seq;
-            c.subscriptions.insert(id, (cursor, now + ttl));
+            let subscription = Subscription {
+                cursor: c.next_seq,
+                expires: now + ttl,
+                selector: selector.cloned(),
+            };
+            c.subscriptions.insert(id, subscription);
         });
         Ok(id)
     }
@@ -96,18 +107,17 @@ impl InboxStore for MemoryInboxStore {
     ) -> Result<Option<Vec<String>>, StoreError> {
         let settings = self.settings;
         Ok(self.with(app, channel, |c, now| {
-            let (cursor, _) = *c.subscriptions.get(&id)?;
+            let subscription = c.subscriptions.get_mut(&id)?;
             let messages: Vec<&Entry> = c
                 .buffer
                 .iter()
-                .filter(|e| e.seq >= cursor)
+                .filter(|e| e.seq >= subscription.cursor)
                 .take(settings.cap)
                 .collect();
-            let next = messages.last().map_or(cursor, |e| e.seq + 1);
+            subscription.cursor = messages.last().map_or(subscription.cursor, |e| e.seq + 1);
+            subscription.expires = now + settings.subscription_ttl;
             let out = messages.iter().map(|e| e.json.clone()).collect();
-            c.subscriptions
-                .insert(id, (next, now + settings.subscription_ttl));
-            Some(out)
+            Some(select(subscription.selector.as_ref(), out))
         }))
     }
 

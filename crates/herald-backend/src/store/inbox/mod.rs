@@ -4,7 +4,8 @@
 //! subscriptions the channel has, and each subscription a cursor into it: a poll hands out the
 //! entries after the cursor and moves it, so each message reaches each subscription once. The
 //! buffer keeps a window of time (60 s by default) and at most a cap of entries; a subscription
-//! not polled within its idle TTL expires.
+//! not polled within its idle TTL expires. A subscription made with a selector is handed only the
+//! messages whose headers its selector selects; the others pass its cursor unseen.
 
 mod memory;
 mod redis;
@@ -13,7 +14,8 @@ pub use memory::MemoryInboxStore;
 pub use redis::RedisInboxStore;
 
 use async_trait::async_trait;
-use herald_core::{ChannelName, OccurrenceId, SubscriptionId};
+use herald_core::delivered::headers_of_rendered;
+use herald_core::{ChannelName, OccurrenceId, Selector, SubscriptionId};
 use std::time::Duration;
 
 use crate::error::StoreError;
@@ -51,14 +53,16 @@ pub struct Polled<'a> {
 /// Polling inboxes.
 #[async_trait]
 pub trait InboxStore: Send + Sync + 'static {
-    /// Opens a subscription that receives the channel's messages delivered from now on.
+    /// Opens a subscription that receives the channel's messages delivered from now on, those its
+    /// selector selects when it has one.
     async fn subscribe(
         &self,
         app: &str,
         channel: &ChannelName,
+        selector: Option<&Selector>,
     ) -> Result<SubscriptionId, StoreError>;
-    /// The messages since the last poll (oldest first, as JSON texts), or `None` when the
-    /// subscription is unknown or expired.
+    /// The messages since the last poll that the subscription selects (oldest first, as JSON
+    /// texts), or `None` when the subscription is unknown or expired.
     async fn poll(
         &self,
         app: &str,
@@ -72,4 +76,18 @@ pub trait InboxStore: Send + Sync + 'static {
         channel: &ChannelName,
         message: Polled<'_>,
     ) -> Result<Delivered, StoreError>;
+}
+
+/// Keeps the rendered messages that `selector` selects, judging each by the headers it was
+/// rendered with (all strings, which compare as numbers where they read as numbers, so the
+/// result is the one the typed headers would give).
+fn select(selector: Option<&Selector>, mut messages: Vec<String>) -> Vec<String> {
+    if let Some(selector) = selector {
+        messages.retain(|json| match headers_of_rendered(json) {
+            Some(headers) => selector.matches_with(&headers),
+            // Only herald renders these; one it cannot read is not handed out.
+            None => false,
+        });
+    }
+    messages
 }

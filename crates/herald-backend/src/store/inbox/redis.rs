@@ -2,11 +2,11 @@
 //! per subscription a cursor hash, all under one hash tag; see `src/lua/inbox_*.lua`.
 
 use async_trait::async_trait;
-use herald_core::{ChannelName, SubscriptionId};
+use herald_core::{ChannelName, Selector, SubscriptionId};
 use redis::Script;
 use std::sync::LazyLock;
 
-use super::{Delivered, InboxSettings, InboxStore, Polled};
+use super::{select, Delivered, InboxSettings, InboxStore, Polled};
 use crate::error::StoreError;
 use crate::store::keys::Keys;
 use crate::store::redis_conn::RedisConn;
@@ -41,6 +41,7 @@ impl InboxStore for RedisInboxStore {
         &self,
         app: &str,
         channel: &ChannelName,
+        selector: Option<&Selector>,
     ) -> Result<SubscriptionId, StoreError> {
         let mut conn = self.conn.get()?;
         let keys = self.keys.inbox(app, channel);
@@ -51,6 +52,7 @@ impl InboxStore for RedisInboxStore {
             .key(keys.subscription(id))
             .arg(id.to_string())
             .arg(self.settings.subscription_ttl.as_millis() as u64)
+            .arg(selector.map_or("", Selector::as_str))
             .invoke_async(&mut conn)
             .await?;
         Ok(id)
@@ -64,7 +66,7 @@ impl InboxStore for RedisInboxStore {
     ) -> Result<Option<Vec<String>>, StoreError> {
         let mut conn = self.conn.get()?;
         let keys = self.keys.inbox(app, channel);
-        let messages: Option<Vec<String>> = POLL
+        let reply: Option<Vec<String>> = POLL
             .key(keys.subscriptions())
             .key(keys.buffer())
             .key(keys.subscription(id))
@@ -74,7 +76,26 @@ impl InboxStore for RedisInboxStore {
             .arg(self.settings.cap)
             .invoke_async(&mut conn)
             .await?;
-        Ok(messages)
+        let Some(mut reply) = reply else {
+            return Ok(None);
+        };
+        if reply.is_empty() {
+            return Err(StoreError::Unexpected("poll answered nothing".into()));
+        }
+        let messages = reply.split_off(1);
+        let selector = match reply[0].as_str() {
+            "" => None,
+            // Checked when the subscription was made; a text no build could have stored selects
+            // nothing rather than everything.
+            text => match Selector::parse(text) {
+                Ok(selector) => Some(selector),
+                Err(err) => {
+                    tracing::warn!(subscription = %id, error = %err, "stored selector does not parse");
+                    return Ok(Some(Vec::new()));
+                }
+            },
+        };
+        Ok(Some(select(selector.as_ref(), messages)))
     }
 
     async fn deliver(

@@ -61,18 +61,26 @@ impl Client {
     }
 
     pub async fn subscribe(&self, channel: &str) -> String {
-        let (status, answer) = self
-            .send(
-                self.http
-                    .post(self.app_url(&format!("/messaging/{channel}/subscribe")))
-                    .json(&json!({})),
-            )
-            .await;
+        self.subscribe_with(channel, json!({})).await
+    }
+
+    /// Subscribes with this body (a `selector`, say), expecting success.
+    pub async fn subscribe_with(&self, channel: &str, body: Value) -> String {
+        let (status, answer) = self.try_subscribe(channel, body).await;
         assert_eq!(status, 200, "subscribe answered {answer}");
         answer["subscriptionId"]
             .as_str()
             .expect("subscriptionId")
             .to_string()
+    }
+
+    pub async fn try_subscribe(&self, channel: &str, body: Value) -> (u16, Value) {
+        self.send(
+            self.http
+                .post(self.app_url(&format!("/messaging/{channel}/subscribe")))
+                .json(&body),
+        )
+        .await
     }
 
     pub async fn poll(&self, channel: &str, subscription: &str) -> (u16, Value) {
