@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::StoreError;
+use crate::live::rabbit::NodeQueueSettings;
+use crate::live::{LiveBus, MemoryLiveBus, RabbitLiveBus};
 use crate::metrics::QueueMetrics;
 use crate::queue::memory::MemoryQueue;
 use crate::queue::rabbit::{RabbitQueue, RabbitSettings};
@@ -25,6 +27,7 @@ pub struct Backends {
     pub statuses: Arc<dyn StatusStore>,
     pub inboxes: Arc<dyn InboxStore>,
     pub schedule: Arc<dyn ScheduleStore>,
+    pub live: Arc<dyn LiveBus>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +72,15 @@ impl Backends {
                     QueueMetrics::register(registry)?,
                 ));
                 health.register(queue.clone());
+                let live = Arc::new(RabbitLiveBus::new(
+                    &queue,
+                    &node_name(role),
+                    NodeQueueSettings {
+                        max_length: config.live.node_queue_max_length,
+                        expires: Duration::from_secs(config.live.node_queue_expires_seconds),
+                        prefetch: config.amqp.prefetch,
+                    },
+                ));
                 let redis = RedisConn::start(redis_url)?;
                 health.register(Arc::new(redis.clone()));
                 let keys = Keys::new(&config.redis.key_prefix);
@@ -89,20 +101,37 @@ impl Backends {
                         keys,
                         config.scheduler.shards,
                     )),
+                    live,
                 })
             }
-            _ => Ok(Self::in_memory(status_ttl, inbox_settings)),
+            _ => Ok(Self::in_memory(
+                status_ttl,
+                inbox_settings,
+                config.live.node_queue_max_length as usize,
+            )),
         }
     }
 
     /// The embedded backends: nothing leaves the process, nothing is kept on disk.
-    pub fn in_memory(status_ttl: Duration, inbox_settings: InboxSettings) -> Self {
+    pub fn in_memory(
+        status_ttl: Duration,
+        inbox_settings: InboxSettings,
+        live_capacity: usize,
+    ) -> Self {
         let statuses = Arc::new(MemoryStatusStore::new(status_ttl));
         Self {
             queue: Arc::new(MemoryQueue::new()),
             statuses: statuses.clone(),
             inboxes: Arc::new(MemoryInboxStore::new(inbox_settings)),
             schedule: Arc::new(MemoryScheduleStore::new(statuses)),
+            live: Arc::new(MemoryLiveBus::new(live_capacity)),
         }
     }
+}
+
+/// A name for this process's live queue, unique among nodes: the role and a random suffix (a
+/// restarted node gets a new queue; its old one expires).
+fn node_name(role: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{role}-{}", &id[..12])
 }

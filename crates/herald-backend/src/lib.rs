@@ -13,6 +13,7 @@
 
 pub mod backends;
 pub mod error;
+pub mod live;
 pub mod metrics;
 pub mod queue;
 pub mod store;

@@ -26,6 +26,7 @@ pub enum ErrorKind {
     PushNotSupported,
     UnknownSubscription,
     InvalidSelector,
+    SubscriberTooSlow,
     RouteNotFound,
     MethodNotAllowed,
     QueueUnavailable,
@@ -35,7 +36,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in table order (used to render and check the README's table).
-    pub const ALL: [ErrorKind; 22] = [
+    pub const ALL: [ErrorKind; 23] = [
         ErrorKind::InvalidRepeatExpiresAt,
         ErrorKind::PublishNotPermitted,
         ErrorKind::InvalidPublishAt,
@@ -53,6 +54,7 @@ impl ErrorKind {
         ErrorKind::PushNotSupported,
         ErrorKind::UnknownSubscription,
         ErrorKind::InvalidSelector,
+        ErrorKind::SubscriberTooSlow,
         ErrorKind::RouteNotFound,
         ErrorKind::MethodNotAllowed,
         ErrorKind::QueueUnavailable,
@@ -85,6 +87,11 @@ impl ErrorKind {
             PushNotSupported => (9013, 400, "push-only publishing is not supported"),
             UnknownSubscription => (9020, 404, "unknown or expired subscription"),
             InvalidSelector => (9021, 400, "invalid selector"),
+            SubscriberTooSlow => (
+                9022,
+                429,
+                "live subscriber too slow: disconnected, its buffer full",
+            ),
             RouteNotFound => (9030, 404, "no such route"),
             MethodNotAllowed => (9031, 405, "method not allowed on this route"),
             QueueUnavailable => (9503, 503, "message queue unavailable, retry later"),

@@ -1,10 +1,11 @@
-//! Handling one envelope from the dispatch route: buffer it for the channel's polling
-//! subscriptions (once per occurrence), mark a one-shot message published, then acknowledge.
+//! Handling one envelope from the dispatch route: send it on the live bus to the nodes with live
+//! subscribers of its channel, buffer it for the channel's polling subscriptions (once per
+//! occurrence), mark a one-shot message published, then acknowledge.
 
 use herald_backend::queue::Delivery;
 use herald_backend::store::inbox::{Delivered, Polled};
 use herald_backend::store::status::Outcome;
-use herald_backend::{Backends, StoreError};
+use herald_backend::{Backends, QueueError, StoreError};
 use herald_core::delivered::PolledMessage;
 use herald_core::envelope::EnvelopeError;
 use herald_core::{Envelope, MessageId};
@@ -12,22 +13,44 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::lanes::Turn;
 use crate::metrics::DispatcherMetrics;
 use herald_runtime::clock::now_ms;
 
 /// Longest pause between two attempts while a store is unavailable.
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Handles `delivery` to the end: acknowledged when done, dead-lettered when it can never be
+/// Why one attempt at delivering failed (it is retried).
+#[derive(Debug, thiserror::Error)]
+enum DeliverError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// A delivery taken from the dispatch route, decoded, with its place in its channel's lane.
+pub struct Taken {
+    pub delivery: Delivery,
+    pub envelope: Result<Envelope, EnvelopeError>,
+    pub turn: Option<Turn>,
+}
+
+/// Handles a delivery to the end: acknowledged when done, dead-lettered when it can never be
 /// handled, requeued when shutdown comes first.
 pub async fn handle(
-    delivery: Delivery,
+    taken: Taken,
     backends: &Backends,
     metrics: &DispatcherMetrics,
     shutdown: &CancellationToken,
 ) {
     let started = Instant::now();
-    let envelope = match Envelope::decode(&delivery.body) {
+    let Taken {
+        delivery,
+        envelope,
+        mut turn,
+    } = taken;
+    let envelope = match envelope {
         Ok(envelope) => envelope,
         Err(err) => return dead_letter(delivery, err, backends, metrics).await,
     };
@@ -36,7 +59,7 @@ pub async fn handle(
     async {
         let mut backoff = Duration::from_millis(50);
         loop {
-            match deliver(&envelope, backends).await {
+            match deliver(&envelope, &delivery.body, backends, &mut turn).await {
                 Ok(outcome) => {
                     metrics.deliveries.with_label_values(&[outcome]).inc();
                     metrics.handling_seconds.observe(started.elapsed().as_secs_f64());
@@ -67,8 +90,22 @@ pub async fn handle(
     .await
 }
 
-/// Does the work for one occurrence; safe to repeat (a repeat is dropped as a duplicate).
-async fn deliver(envelope: &Envelope, backends: &Backends) -> Result<&'static str, StoreError> {
+/// Does the work for one occurrence; safe to repeat (a repeat is dropped as a duplicate, by the
+/// polling inboxes here and by each live node). The channel's turn is held while the message is
+/// sent on (to keep the channel's order), not while its confirm is awaited.
+async fn deliver(
+    envelope: &Envelope,
+    body: &[u8],
+    backends: &Backends,
+    turn: &mut Option<Turn>,
+) -> Result<&'static str, DeliverError> {
+    if let Some(turn) = turn.as_mut() {
+        turn.wait().await;
+    }
+    let live = backends
+        .live
+        .send(&envelope.app_id, &envelope.channel, body.to_vec())
+        .await?;
     let json = PolledMessage::new(envelope, now_ms()).to_json();
     let polled = Polled {
         occurrence: envelope.occurrence_id(),
@@ -78,6 +115,8 @@ async fn deliver(envelope: &Envelope, backends: &Backends) -> Result<&'static st
         .inboxes
         .deliver(&envelope.app_id, &envelope.channel, polled)
         .await?;
+    drop(turn.take());
+    live.await?;
     // A repeating message stays scheduled between occurrences; the scheduler finishes it.
     if envelope.schedule.repeat_every == 0 {
         backends

@@ -4,13 +4,11 @@ use herald_backend::Backends;
 use herald_core::publish::PublishRules;
 use std::time::Duration;
 
-use crate::apps::AppRegistry;
 use crate::metrics::IngestMetrics;
 
 /// The shared state of the REST API.
 pub struct IngestState {
     pub backends: Backends,
-    pub apps: AppRegistry,
     pub rules: PublishRules,
     /// How long a status record lives after its message's last scheduled occurrence.
     pub status_ttl: Duration,

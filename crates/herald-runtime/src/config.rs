@@ -29,6 +29,7 @@ pub struct Config {
     pub dispatcher: DispatcherConfig,
     pub scheduler: SchedulerConfig,
     pub realtime: RealtimeConfig,
+    pub live: LiveConfig,
     pub telemetry: TelemetryConfig,
     pub shutdown: ShutdownConfig,
 }
@@ -102,6 +103,16 @@ pub struct SchedulerConfig {
     pub shards: u32,
     pub batch: usize,
     pub lease_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveConfig {
+    pub buffer_messages: usize,
+    pub keep_alive_seconds: u64,
+    pub node_queue_max_length: u64,
+    pub node_queue_expires_seconds: u64,
+    pub dedup_window_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -249,6 +260,7 @@ impl Config {
         if self.scheduler.lease_ms < 100 {
             return Err(invalid("scheduler.lease_ms", "must be at least 100"));
         }
+        self.validate_live()?;
         if let Some(url) = &self.realtime.public_url {
             if !(url.starts_with("http://") || url.starts_with("https://"))
                 || url.trim_end_matches('/').matches('/').count() > 2
@@ -261,6 +273,27 @@ impl Config {
         }
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.telemetry.log_filter) {
             return Err(invalid("telemetry.log_filter", err.to_string()));
+        }
+        Ok(())
+    }
+
+    fn validate_live(&self) -> Result<(), ConfigError> {
+        let live = &self.live;
+        for (field, value) in [
+            ("live.buffer_messages", live.buffer_messages as u64),
+            ("live.keep_alive_seconds", live.keep_alive_seconds),
+            ("live.node_queue_max_length", live.node_queue_max_length),
+            ("live.dedup_window_seconds", live.dedup_window_seconds),
+        ] {
+            if value == 0 {
+                return Err(invalid(field, "must be at least 1"));
+            }
+        }
+        if live.node_queue_expires_seconds < 10 {
+            return Err(invalid(
+                "live.node_queue_expires_seconds",
+                "must be at least 10 (a node that reconnects must find its queue)",
+            ));
         }
         Ok(())
     }

@@ -15,10 +15,11 @@ use anyhow::Context;
 use herald_backend::Backends;
 use herald_core::publish::PublishRules;
 use herald_dispatcher::{Dispatcher, DispatcherMetrics};
-use herald_ingest::apps::AppRegistry;
-use herald_ingest::http_error::route_not_found;
+use herald_http::http_error::route_not_found;
+use herald_http::AppRegistry;
 use herald_ingest::metrics::IngestMetrics;
 use herald_ingest::IngestState;
+use herald_live::{Hub, HubSettings, LiveMetrics, LiveState};
 use herald_runtime::{Config, Health};
 use herald_scheduler::{Scheduler, SchedulerMetrics};
 use prometheus::Registry;
@@ -32,6 +33,7 @@ pub struct Application {
     address: SocketAddr,
     server: actix_web::dev::Server,
     dispatcher: Option<Dispatcher>,
+    live: Option<std::sync::Arc<Hub>>,
     scheduler: Option<Scheduler>,
     backends: Backends,
     health: Health,
@@ -57,7 +59,6 @@ impl Application {
         let ingest = if role.serves_rest() {
             Some(web::Data::new(IngestState {
                 backends: backends.clone(),
-                apps: AppRegistry::new(&config.effective_apps()),
                 rules: PublishRules {
                     skew_tolerance_ms: config.publish.skew_tolerance_ms,
                 },
@@ -79,6 +80,26 @@ impl Application {
             None
         };
 
+        // The dispatcher role also serves live subscribers, through this node's hub.
+        let live = if role.dispatches() {
+            let hub = Hub::new(
+                backends.live.clone(),
+                LiveMetrics::register(&registry)?,
+                HubSettings {
+                    buffer: config.live.buffer_messages,
+                    dedup_window: Duration::from_secs(config.live.dedup_window_seconds),
+                    dedup_cap: 1_000_000,
+                },
+            );
+            Some(web::Data::new(LiveState {
+                hub,
+                keep_alive: Duration::from_secs(config.live.keep_alive_seconds),
+            }))
+        } else {
+            None
+        };
+        let live_hub = live.as_ref().map(|state| state.hub.clone());
+
         let scheduler = if role.schedules() {
             Some(Scheduler {
                 backends: backends.clone(),
@@ -94,9 +115,18 @@ impl Application {
 
         let drain = config.drain_timeout();
         let server_health = health.clone();
+        // Every route that serves an app (REST or live) authenticates against the same registry.
+        let apps = web::Data::new(AppRegistry::new(&config.effective_apps()));
         let mut server = HttpServer::new(move || {
-            let ingest = ingest.clone();
+            let (ingest, live) = (ingest.clone(), live.clone());
             App::new()
+                .app_data(apps.clone())
+                .configure(|cfg| {
+                    // Before the REST scopes, which would otherwise claim these paths.
+                    if let Some(state) = live {
+                        herald_live::configure(cfg, state);
+                    }
+                })
                 .configure(|cfg| {
                     herald_runtime::ops::configure(cfg, registry.clone(), server_health.clone())
                 })
@@ -119,6 +149,7 @@ impl Application {
             address,
             server: server.run(),
             dispatcher,
+            live: live_hub,
             scheduler,
             backends,
             health,
@@ -145,6 +176,13 @@ impl Application {
         let dispatching = self
             .dispatcher
             .map(|d| tokio::spawn(d.run(shutdown.clone(), self.drain)));
+        let live = self.live.map(|hub| {
+            tokio::spawn(herald_live::node::run(
+                self.backends.live.clone(),
+                hub,
+                shutdown.clone(),
+            ))
+        });
         let served = tokio::select! {
             _ = shutdown.cancelled() => None,
             result = &mut serving => Some(result),
@@ -158,6 +196,9 @@ impl Application {
         }
         if let Some(scheduling) = scheduling {
             let _ = scheduling.await;
+        }
+        if let Some(live) = live {
+            let _ = live.await;
         }
         self.backends.queue.close().await;
         tracing::info!("herald stopped");

@@ -6,6 +6,9 @@
 //!                       ──schedule──▶ queue <p>.schedule (quorum) ──▶ schedulers
 //! rejected, or delivered more than amqp.delivery_limit times:
 //!   ──▶ exchange <p>.dead (fanout) ──▶ queue <p>.dead (quorum), kept for inspection
+//!
+//! exchange <p>.live (direct) ──<app>/<channel>──▶ queue <p>.live.<node> (classic, transient,
+//!   one per dispatcher node, bound per channel it has live subscribers of; see crate::live)
 //! ```
 
 use super::Route;
@@ -16,6 +19,7 @@ pub struct Topology {
     pub exchange: String,
     pub dead_exchange: String,
     pub dead_queue: String,
+    pub live_exchange: String,
     prefix: String,
 }
 
@@ -25,12 +29,18 @@ impl Topology {
             exchange: prefix.to_string(),
             dead_exchange: format!("{prefix}.dead"),
             dead_queue: format!("{prefix}.dead"),
+            live_exchange: format!("{prefix}.live"),
             prefix: prefix.to_string(),
         }
     }
 
     pub fn queue(&self, route: Route) -> String {
         format!("{}.{}", self.prefix, route.as_str())
+    }
+
+    /// The live queue of one dispatcher node.
+    pub fn live_queue(&self, node: &str) -> String {
+        format!("{}.live.{node}", self.prefix)
     }
 
     /// Every queue of the topology (what a test removes when it is done).

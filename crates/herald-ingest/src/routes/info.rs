@@ -4,8 +4,8 @@
 use actix_web::{web, HttpResponse};
 use secrecy::ExposeSecret;
 
-use crate::app_context::AppContext;
 use crate::state::IngestState;
+use herald_http::AppContext;
 
 pub async fn info(app: AppContext, state: web::Data<IngestState>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({

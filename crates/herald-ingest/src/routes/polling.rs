@@ -6,11 +6,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use herald_core::{ApiError, ChannelName, ErrorKind, Selector, SubscriptionId};
 use serde_json::Value;
 
-use super::path_param;
-use crate::app_context::AppContext;
 use crate::body::{read_json, EmptyBody};
-use crate::http_error::HttpError;
 use crate::state::IngestState;
+use herald_http::path::path_param;
+use herald_http::AppContext;
+use herald_http::HttpError;
 
 pub async fn subscribe(
     req: HttpRequest,

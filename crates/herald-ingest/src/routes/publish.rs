@@ -10,11 +10,11 @@ use herald_core::status::DeliveryKind;
 use herald_core::{ApiError, ChannelName, Envelope, ErrorKind, MessageId};
 use std::time::Duration;
 
-use super::path_param;
-use crate::app_context::AppContext;
 use crate::body::{read_json, EmptyBody};
-use crate::http_error::HttpError;
 use crate::state::IngestState;
+use herald_http::path::path_param;
+use herald_http::AppContext;
+use herald_http::HttpError;
 use herald_runtime::clock::now_ms;
 
 #[tracing::instrument(name = "publish", skip_all, fields(app = %app.0.id, message_id))]

@@ -3,10 +3,10 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use herald_core::{ApiError, ErrorKind, MessageId, MessageStatus};
 
-use super::path_param;
-use crate::app_context::AppContext;
-use crate::http_error::HttpError;
 use crate::state::IngestState;
+use herald_http::path::path_param;
+use herald_http::AppContext;
+use herald_http::HttpError;
 
 /// Backendless's text for error 5040 (reference §3).
 const CANNOT_CANCEL: &str = "Message has already been canceled or does not exist.";

@@ -7,6 +7,7 @@ mod support;
 mod bad_input;
 mod cancel;
 mod envelope;
+mod live;
 mod multi_process;
 mod operations;
 mod outage;

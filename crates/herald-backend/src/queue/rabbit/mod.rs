@@ -3,7 +3,7 @@
 //! acknowledge after the work, and a supervisor that re-establishes a dropped connection.
 
 mod consume;
-mod session;
+pub(crate) mod session;
 
 pub use session::{declare, RabbitSettings};
 
@@ -63,6 +63,24 @@ impl RabbitQueue {
 
     fn session(&self) -> Option<Arc<Session>> {
         self.sessions.borrow().clone()
+    }
+
+    /// The sessions this queue's supervisor keeps up, for other users of the connection.
+    pub(crate) fn sessions(&self) -> watch::Receiver<Option<Arc<Session>>> {
+        self.sessions.clone()
+    }
+
+    /// What reports a failure of the connection to the supervisor.
+    pub(crate) fn broken(&self) -> Arc<Notify> {
+        self.broken.clone()
+    }
+
+    pub(crate) fn confirm_timeout(&self) -> Duration {
+        self.confirm_timeout
+    }
+
+    pub(crate) fn settings(&self) -> &RabbitSettings {
+        &self.settings
     }
 
     async fn publish_confirmed(&self, route: Route, body: &[u8]) -> Result<(), QueueError> {

@@ -134,6 +134,14 @@ pub async fn declare(channel: &Channel, settings: &RabbitSettings) -> Result<(),
         .await?;
     channel
         .exchange_declare(
+            topology.live_exchange.as_str().into(),
+            ExchangeKind::Direct,
+            durable,
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .exchange_declare(
             topology.dead_exchange.as_str().into(),
             ExchangeKind::Fanout,
             durable,

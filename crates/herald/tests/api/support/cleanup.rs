@@ -53,7 +53,11 @@ impl Drop for Cleanup {
                                 .queue_delete(queue.as_str().into(), Default::default())
                                 .await;
                         }
-                        for exchange in [&topology.exchange, &topology.dead_exchange] {
+                        for exchange in [
+                            &topology.exchange,
+                            &topology.dead_exchange,
+                            &topology.live_exchange,
+                        ] {
                             let _ = channel
                                 .exchange_delete(exchange.as_str().into(), Default::default())
                                 .await;

@@ -4,6 +4,7 @@
 
 pub mod cleanup;
 pub mod client;
+pub mod live;
 pub mod process;
 pub mod proxy;
 

@@ -6,9 +6,8 @@ use actix_web::{web, FromRequest, HttpRequest};
 use std::future::{ready, Ready};
 use std::sync::Arc;
 
-use crate::apps::App;
+use crate::apps::{App, AppRegistry};
 use crate::http_error::HttpError;
-use crate::state::IngestState;
 
 /// The application a request belongs to.
 pub struct AppContext(pub Arc<App>);
@@ -18,15 +17,15 @@ impl FromRequest for AppContext {
     type Future = Ready<Result<Self, HttpError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let Some(state) = req.app_data::<web::Data<IngestState>>() else {
+        let Some(apps) = req.app_data::<web::Data<AppRegistry>>() else {
             return ready(Err(HttpError(herald_core::ApiError::of(
                 herald_core::ErrorKind::Internal,
             ))));
         };
         let info = req.match_info();
         let app = match (info.get("app_id"), info.get("api_key")) {
-            (Some(id), Some(key)) => state.apps.by_path(id, key),
-            _ => state.apps.by_host(Some(req.connection_info().host())),
+            (Some(id), Some(key)) => apps.by_path(id, key),
+            _ => apps.by_host(Some(req.connection_info().host())),
         };
         ready(app.map(AppContext).map_err(HttpError))
     }

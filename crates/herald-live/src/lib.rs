@@ -1,0 +1,22 @@
+//! herald's live transports, served by the dispatcher role: Server-Sent Events ([`sse`]) and
+//! WebSocket ([`ws`]).
+//!
+//! Each dispatcher node runs one [`hub::Hub`]: the live subscriptions of its connections, by
+//! channel. [`node::run`] feeds it what the live bus (`herald_backend::live`) routes to the node:
+//! every message of every channel the node has subscribers of, once, whichever ingest and
+//! dispatcher handled it. The hub renders each message once and hands it to each matching
+//! subscription's bounded buffer ([`sink`]); the transports drain the buffers onto their
+//! connections.
+
+pub mod hub;
+pub mod metrics;
+pub mod node;
+mod recent;
+pub mod routes;
+pub mod sink;
+pub mod sse;
+pub mod ws;
+
+pub use hub::{Hub, HubSettings};
+pub use metrics::LiveMetrics;
+pub use routes::{configure, LiveState};

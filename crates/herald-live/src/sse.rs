@@ -1,0 +1,96 @@
+//! Server-Sent Events: `GET .../messaging/<channel>/sse?selector=...` subscribes the response
+//! stream to one channel. The stream opens with an `event: subscribed` (from then on nothing
+//! published is missed), then carries one event per message, its id the message id and its data
+//! the delivered message, with a comment every keep-alive period. A subscriber cut off for being
+//! slow gets `event: error` with `{code, message}` as the last event.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use futures_util::stream;
+use herald_core::{ChannelName, ErrorKind};
+use herald_http::path::path_param;
+use herald_http::{AppContext, HttpError};
+use std::convert::Infallible;
+
+use crate::routes::{http_error, parse_selector, query_param, Connection, LiveState};
+use crate::sink::{Outgoing, SinkReceiver, Transport};
+
+pub async fn subscribe(
+    req: HttpRequest,
+    app: AppContext,
+    state: web::Data<LiveState>,
+) -> Result<HttpResponse, HttpError> {
+    let channel = ChannelName::parse(&path_param(&req, "channel"))?;
+    let selector = parse_selector(query_param(&req, "selector")?.as_deref())?;
+    let hub = state.hub.clone();
+    let sink = hub.connect(Transport::Sse);
+    let connection = Connection {
+        hub: hub.clone(),
+        sink: sink.shared.clone(),
+    };
+    hub.subscribe(&sink.shared, "sse".into(), &app.0.id, &channel, selector)
+        .await
+        .map_err(http_error)?;
+    let opening = format!(
+        "event: subscribed\ndata: {}\n\n",
+        serde_json::json!({ "channel": channel.as_str() })
+    );
+    let events = Events {
+        sink,
+        _connection: connection,
+        keep_alive: tokio::time::interval_at(
+            tokio::time::Instant::now() + state.keep_alive,
+            state.keep_alive,
+        ),
+        opening: Some(opening),
+        done: false,
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        // Proxies such as nginx would otherwise buffer the stream.
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(stream::unfold(events, Events::next)))
+}
+
+struct Events {
+    sink: SinkReceiver,
+    _connection: Connection,
+    keep_alive: tokio::time::Interval,
+    opening: Option<String>,
+    done: bool,
+}
+
+impl Events {
+    async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
+        if self.done {
+            return None;
+        }
+        if let Some(opening) = self.opening.take() {
+            return Some((Ok(Bytes::from(opening)), self));
+        }
+        let chunk = tokio::select! {
+            next = self.sink.next() => match next {
+                Some(outgoing) => event(&outgoing),
+                None => {
+                    self.done = true;
+                    let reason = self.sink.cut_off_reason()?;
+                    let body = serde_json::json!({
+                        "code": ErrorKind::SubscriberTooSlow.code(),
+                        "message": reason,
+                    });
+                    format!("event: error\ndata: {body}\n\n")
+                }
+            },
+            _ = self.keep_alive.tick() => ": keep-alive\n\n".to_string(),
+        };
+        Some((Ok(Bytes::from(chunk)), self))
+    }
+}
+
+fn event(outgoing: &Outgoing) -> String {
+    let message = &outgoing.message;
+    // The rendered message is one line of JSON: it fits one data: line.
+    format!("id: {}\ndata: {}\n\n", message.message_id, message.json)
+}

@@ -1,0 +1,176 @@
+//! Live subscribers for the tests: an SSE reader and a WebSocket client, each waiting for what it
+//! expects with a deadline.
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::Client;
+
+/// One server-sent event.
+#[derive(Debug, Clone, Default)]
+pub struct SseEvent {
+    pub event: Option<String>,
+    pub id: Option<String>,
+    pub data: String,
+}
+
+/// An open SSE subscription.
+pub struct SseStream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl SseStream {
+    /// Opens `.../messaging/<channel>/sse` with an optional selector and waits for the
+    /// `subscribed` event.
+    pub async fn open(client: &Client, channel: &str, selector: Option<&str>) -> Self {
+        let mut url = reqwest::Url::parse(&client.app_url(&format!("/messaging/{channel}/sse")))
+            .expect("a valid url");
+        if let Some(selector) = selector {
+            url.query_pairs_mut().append_pair("selector", selector);
+        }
+        let response = reqwest::get(url)
+            .await
+            .expect("the SSE request is answered");
+        assert_eq!(response.status(), 200, "SSE answered {}", response.status());
+        let mut stream = Self {
+            response,
+            buffer: String::new(),
+        };
+        let first = stream.next_event(Duration::from_secs(10)).await;
+        assert_eq!(
+            first.and_then(|e| e.event).as_deref(),
+            Some("subscribed"),
+            "the stream opens with its subscribed event"
+        );
+        stream
+    }
+
+    /// The next event (comments skipped), or `None` when the stream ends or the deadline passes.
+    pub async fn next_event(&mut self, within: Duration) -> Option<SseEvent> {
+        let until = Instant::now() + within;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = SseEvent::default();
+                let mut any = false;
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event: ") {
+                        event.event = Some(v.to_string());
+                        any = true;
+                    } else if let Some(v) = line.strip_prefix("id: ") {
+                        event.id = Some(v.to_string());
+                        any = true;
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        event.data.push_str(v);
+                        any = true;
+                    }
+                }
+                if any {
+                    return Some(event);
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout_at(until, self.response.chunk())
+                .await
+                .ok()?
+                .ok()??;
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The next `count` messages (their delivered JSON), failing the test past `within`.
+    pub async fn messages(&mut self, count: usize, within: Duration) -> Vec<Value> {
+        let until = Instant::now() + within;
+        let mut messages = Vec::new();
+        while messages.len() < count {
+            let left = until.saturating_duration_since(Instant::now());
+            let Some(event) = self.next_event(left).await else {
+                panic!("only {} of {count} SSE messages arrived", messages.len());
+            };
+            assert_eq!(event.event, None, "an unexpected event: {event:?}");
+            let message: Value = serde_json::from_str(&event.data).expect("JSON data");
+            assert_eq!(event.id.as_deref(), message["messageId"].as_str());
+            messages.push(message);
+        }
+        messages
+    }
+}
+
+/// A WebSocket connection to `.../messaging/ws`.
+pub struct WsClient {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl WsClient {
+    pub async fn connect(client: &Client) -> Self {
+        let url = client
+            .app_url("/messaging/ws")
+            .replacen("http://", "ws://", 1);
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("the WebSocket upgrade succeeds");
+        Self { socket }
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.socket
+            .send(Message::text(frame.to_string()))
+            .await
+            .expect("the frame is sent");
+    }
+
+    /// The next JSON text frame, or `None` when the connection closes or the deadline passes.
+    pub async fn next_frame(&mut self, within: Duration) -> Option<Value> {
+        let until = Instant::now() + within;
+        loop {
+            let message = tokio::time::timeout_at(until, self.socket.next())
+                .await
+                .ok()??
+                .ok()?;
+            match message {
+                Message::Text(text) => return Some(serde_json::from_str(&text).expect("JSON")),
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// Subscribes and waits for the answer (`subscribed` or `error`).
+    pub async fn subscribe(&mut self, id: &str, channel: &str, selector: Option<&str>) -> Value {
+        let mut frame = serde_json::json!({"type": "subscribe", "id": id, "channel": channel});
+        if let Some(selector) = selector {
+            frame["selector"] = selector.into();
+        }
+        self.send(frame).await;
+        self.next_frame(Duration::from_secs(10))
+            .await
+            .expect("an answer to subscribe")
+    }
+
+    /// The next `count` message frames, as (subscription id, message id), failing past `within`.
+    pub async fn messages(&mut self, count: usize, within: Duration) -> Vec<(String, String)> {
+        let until = Instant::now() + within;
+        let mut out = Vec::new();
+        while out.len() < count {
+            let left = until.saturating_duration_since(Instant::now());
+            let Some(frame) = self.next_frame(left).await else {
+                panic!(
+                    "only {} of {count} WebSocket messages arrived: {out:?}",
+                    out.len()
+                );
+            };
+            assert_eq!(frame["type"], "message", "an unexpected frame: {frame}");
+            out.push((
+                frame["id"].as_str().unwrap().to_string(),
+                frame["message"]["messageId"].as_str().unwrap().to_string(),
+            ));
+        }
+        out
+    }
+}
