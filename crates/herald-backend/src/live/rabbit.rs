@@ -136,15 +136,7 @@ impl LiveBus for RabbitLiveBus {
         self.wanted().insert(key.clone());
         let bound = async {
             let consumer = self.consumer_channel().await?;
-            consumer
-                .queue_bind(
-                    self.queue.as_str().into(),
-                    self.exchange.as_str().into(),
-                    key.as_str().into(),
-                    QueueBindOptions::default(),
-                    FieldTable::default(),
-                )
-                .await?;
+            bind_key(&consumer, &self.queue, &self.exchange, &key).await?;
             Ok(())
         }
         .await;
@@ -265,15 +257,7 @@ impl NodeConsumer {
             .cloned()
             .collect();
         for key in &wanted {
-            channel
-                .queue_bind(
-                    self.queue.as_str().into(),
-                    self.exchange.as_str().into(),
-                    key.as_str().into(),
-                    QueueBindOptions::default(),
-                    FieldTable::default(),
-                )
-                .await?;
+            bind_key(&channel, &self.queue, &self.exchange, key).await?;
         }
         channel
             .basic_qos(self.settings.prefetch, BasicQosOptions::default())
@@ -305,4 +289,22 @@ impl NodeConsumer {
             }
         }
     }
+}
+
+/// Routes `key`'s messages of `exchange` to `queue`.
+async fn bind_key(
+    channel: &Channel,
+    queue: &str,
+    exchange: &str,
+    key: &str,
+) -> Result<(), lapin::Error> {
+    channel
+        .queue_bind(
+            queue.into(),
+            exchange.into(),
+            key.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
 }

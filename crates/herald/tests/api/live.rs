@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::on_both_backends;
 use crate::support::live::{SseStream, WsClient};
-use crate::support::{fresh_prefix, test_config, Backend, Client, TestApp};
+use crate::support::{fresh_prefix, publish_selector_set, test_config, Backend, Client, TestApp};
 use herald::Role;
 
 on_both_backends!(
@@ -18,25 +18,6 @@ on_both_backends!(
 );
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// The published set of the JS SDK's end-to-end selector test (`foo > 10` selects the first and
-/// the third), then a last match: once it arrives, everything before it has been offered.
-async fn publish_selector_set(client: &Client, channel: &str) -> Vec<String> {
-    let mut published = Vec::new();
-    for headers in [
-        json!({"foo": 20}),
-        json!({"foo": 10}),
-        json!({"foo": "50"}),
-        json!({"foo": 5}),
-        json!({}),
-        json!({"bar": 99}),
-        json!({"foo": 99}),
-    ] {
-        let body = json!({"message": {"n": published.len()}, "headers": headers});
-        published.push(client.publish_ok(channel, body).await);
-    }
-    published
-}
 
 fn ids(messages: &[Value]) -> Vec<&str> {
     messages

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::on_both_backends;
 use crate::support::{
-    fresh_prefix, poll_until, real_urls, test_config, wait_for_status, Backend, TestApp, APP_ID,
+    fresh_prefix, poll_until, publish_selector_set, real_urls, test_config, wait_for_status,
+    Backend, TestApp, APP_ID,
 };
 use herald::Role;
 use herald_backend::store::keys::Keys;
@@ -118,21 +119,7 @@ async fn a_polling_subscription_with_a_selector_receives_only_matching_messages(
         .subscribe_with("news", json!({"selector": "foo > 10"}))
         .await;
     let everything = app.client.subscribe("news").await;
-    // The published set of the JS SDK's end-to-end selector test, then one more match as a
-    // marker that everything before it was delivered.
-    let mut published = Vec::new();
-    for headers in [
-        json!({"foo": 20}),
-        json!({"foo": 10}),
-        json!({"foo": "50"}),
-        json!({"foo": 5}),
-        json!({}),
-        json!({"bar": 99}),
-        json!({"foo": 99}),
-    ] {
-        let body = json!({"message": "m", "headers": headers});
-        published.push(app.client.publish_ok("news", body).await);
-    }
+    let published = publish_selector_set(&app.client, "news").await;
     let all = poll_until(&app.client, "news", &everything, 7, Duration::from_secs(5)).await;
     assert_eq!(all.len(), 7, "every message was delivered");
     let received = poll_until(&app.client, "news", &selected, 3, Duration::from_secs(5)).await;

@@ -288,3 +288,22 @@ pub async fn publish_due_at(
     }
     expected
 }
+
+/// The published set of the JS SDK's end-to-end selector test (`foo > 10` selects the first and
+/// the third), then a last match: once it arrives, everything before it has been offered.
+pub async fn publish_selector_set(client: &Client, channel: &str) -> Vec<String> {
+    let mut published = Vec::new();
+    for headers in [
+        serde_json::json!({"foo": 20}),
+        serde_json::json!({"foo": 10}),
+        serde_json::json!({"foo": "50"}),
+        serde_json::json!({"foo": 5}),
+        serde_json::json!({}),
+        serde_json::json!({"bar": 99}),
+        serde_json::json!({"foo": 99}),
+    ] {
+        let body = serde_json::json!({"message": {"n": published.len()}, "headers": headers});
+        published.push(client.publish_ok(channel, body).await);
+    }
+    published
+}
