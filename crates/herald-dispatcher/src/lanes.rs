@@ -54,13 +54,9 @@ impl Turn {
             previous.cancelled().await;
         }
     }
-
-    /// Gives up the turn (also done when dropped, so a failed delivery does not block the lane).
-    pub fn finish(self) {
-        drop(self);
-    }
 }
 
+/// Dropping a turn gives it up, however the delivery ended, so a failed one never blocks its lane.
 impl Drop for Turn {
     fn drop(&mut self) {
         let mut guard = self.lanes.tails.lock().unwrap_or_else(|e| e.into_inner());
@@ -94,10 +90,10 @@ mod tests {
             waiting.is_err(),
             "the second waited while the first held the lane"
         );
-        first.finish();
+        drop(first);
         second.wait().await;
-        second.finish();
-        other.finish();
+        drop(second);
+        drop(other);
         assert!(lanes.tails.lock().unwrap().1.is_empty());
     }
 

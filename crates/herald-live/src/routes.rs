@@ -11,7 +11,6 @@ use std::time::Duration;
 use crate::hub::{Hub, SubscribeError};
 use crate::sink::SinkShared;
 use crate::{sse, ws};
-use herald_http::HttpError;
 
 /// What the live handlers share.
 pub struct LiveState {
@@ -68,10 +67,6 @@ impl From<SubscribeError> for ApiError {
             }
         }
     }
-}
-
-pub(crate) fn http_error(err: SubscribeError) -> HttpError {
-    HttpError(err.into())
 }
 
 /// Ends a connection's subscriptions when its transport lets go of it, however it ends.

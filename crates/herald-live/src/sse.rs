@@ -8,12 +8,12 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use futures_util::stream;
-use herald_core::{ChannelName, ErrorKind};
+use herald_core::{ApiError, ChannelName, ErrorKind};
 use herald_http::path::path_param;
 use herald_http::{AppContext, HttpError};
 use std::convert::Infallible;
 
-use crate::routes::{http_error, parse_selector, query_param, Connection, LiveState};
+use crate::routes::{parse_selector, query_param, Connection, LiveState};
 use crate::sink::{Outgoing, SinkReceiver, Transport};
 
 pub async fn subscribe(
@@ -31,7 +31,7 @@ pub async fn subscribe(
     };
     hub.subscribe(&sink.shared, "sse".into(), &app.0.id, &channel, selector)
         .await
-        .map_err(http_error)?;
+        .map_err(ApiError::from)?;
     let opening = format!(
         "event: subscribed\ndata: {}\n\n",
         serde_json::json!({ "channel": channel.as_str() })

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{routing_key, LiveBus, LiveConfirm};
 use crate::error::QueueError;
-use crate::queue::rabbit::session::Session;
+use crate::queue::rabbit::session::{on_each_session, Session};
 use crate::queue::rabbit::RabbitQueue;
 
 /// Limits of a node's live queue.
@@ -192,30 +192,27 @@ struct NodeConsumer {
 impl NodeConsumer {
     async fn run(
         self,
-        mut sessions: watch::Receiver<Option<Arc<Session>>>,
+        sessions: watch::Receiver<Option<Arc<Session>>>,
         messages: async_channel::Sender<Vec<u8>>,
         shutdown: CancellationToken,
     ) {
-        loop {
-            let session = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                session = sessions.wait_for(|s| s.is_some()) => match session.as_deref().cloned() {
-                    Ok(Some(session)) => session,
-                    _ => return,
-                },
-            };
-            if let Err(err) = self.consume(&session, &messages, &shutdown).await {
-                tracing::warn!(queue = %self.queue, error = %err, "live queue consumer stopped, resuming after reconnect");
-                self.broken.notify_one();
-            }
-            self.consumer.send_replace(None);
-            if shutdown.is_cancelled() || messages.is_closed() {
-                return;
-            }
-            let _ = sessions
-                .wait_for(|s| !s.as_ref().is_some_and(|s| Arc::ptr_eq(s, &session)))
-                .await;
-        }
+        on_each_session(
+            sessions,
+            &self.broken,
+            &shutdown,
+            &self.queue,
+            || messages.is_closed(),
+            |session| {
+                let (node, messages, shutdown) = (&self, &messages, &shutdown);
+                async move {
+                    let consumed = node.consume(&session, messages, shutdown).await;
+                    // Bindings wait for the next session's consumer.
+                    node.consumer.send_replace(None);
+                    consumed
+                }
+            },
+        )
+        .await;
     }
 
     async fn consume(

@@ -13,39 +13,30 @@ use std::sync::Arc;
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
-use super::session::Session;
+use super::session::{on_each_session, Session};
 use crate::error::QueueError;
 use crate::queue::{Delivery, Settle};
 
 pub(super) async fn run(
     queue: String,
     prefetch: u16,
-    mut sessions: watch::Receiver<Option<Arc<Session>>>,
+    sessions: watch::Receiver<Option<Arc<Session>>>,
     broken: Arc<Notify>,
     deliveries: async_channel::Sender<Delivery>,
     shutdown: CancellationToken,
 ) {
-    loop {
-        let session = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            session = sessions.wait_for(|s| s.is_some()) => match session.as_deref().cloned() {
-                Ok(Some(session)) => session,
-                _ => return,
-            },
-        };
-        if let Err(err) = consume_session(&queue, prefetch, &session, &deliveries, &shutdown).await
-        {
-            tracing::warn!(queue = %queue, error = %err, "rabbitmq consumer stopped, resuming after reconnect");
-            broken.notify_one();
-        }
-        if shutdown.is_cancelled() || deliveries.is_closed() {
-            return;
-        }
-        // Wait for this session to be replaced before consuming again.
-        let _ = sessions
-            .wait_for(|s| !s.as_ref().is_some_and(|s| Arc::ptr_eq(s, &session)))
-            .await;
-    }
+    on_each_session(
+        sessions,
+        &broken,
+        &shutdown,
+        &queue,
+        || deliveries.is_closed(),
+        |session| {
+            let (queue, deliveries, shutdown) = (&queue, &deliveries, &shutdown);
+            async move { consume_session(queue, prefetch, &session, deliveries, shutdown).await }
+        },
+    )
+    .await;
 }
 
 async fn consume_session(

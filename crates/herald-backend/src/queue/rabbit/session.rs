@@ -124,30 +124,20 @@ pub async fn declare(channel: &Channel, settings: &RabbitSettings) -> Result<(),
         durable: true,
         ..Default::default()
     };
-    channel
-        .exchange_declare(
-            topology.exchange.as_str().into(),
-            ExchangeKind::Direct,
-            durable,
-            FieldTable::default(),
-        )
-        .await?;
-    channel
-        .exchange_declare(
-            topology.live_exchange.as_str().into(),
-            ExchangeKind::Direct,
-            durable,
-            FieldTable::default(),
-        )
-        .await?;
-    channel
-        .exchange_declare(
-            topology.dead_exchange.as_str().into(),
-            ExchangeKind::Fanout,
-            durable,
-            FieldTable::default(),
-        )
-        .await?;
+    for (exchange, kind) in [
+        (&topology.exchange, ExchangeKind::Direct),
+        (&topology.live_exchange, ExchangeKind::Direct),
+        (&topology.dead_exchange, ExchangeKind::Fanout),
+    ] {
+        channel
+            .exchange_declare(
+                exchange.as_str().into(),
+                kind,
+                durable,
+                FieldTable::default(),
+            )
+            .await?;
+    }
     let queue_options = QueueDeclareOptions {
         durable: true,
         ..Default::default()
@@ -204,4 +194,40 @@ pub async fn declare(channel: &Channel, settings: &RabbitSettings) -> Result<(),
             .await?;
     }
     Ok(())
+}
+
+/// Runs `work` on each session as it comes up, until `shutdown` or until `stopped()` holds after a
+/// session's work: the loop every consumer of the connection needs. A failed `work` is reported
+/// to the supervisor through `broken` (it reconnects); either way the next run waits for a new
+/// session, not the one that just ended.
+pub(crate) async fn on_each_session<F, Fut>(
+    mut sessions: watch::Receiver<Option<Arc<Session>>>,
+    broken: &Notify,
+    shutdown: &CancellationToken,
+    what: &str,
+    stopped: impl Fn() -> bool,
+    mut work: F,
+) where
+    F: FnMut(Arc<Session>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), lapin::Error>>,
+{
+    loop {
+        let session = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            session = sessions.wait_for(|s| s.is_some()) => match session.as_deref().cloned() {
+                Ok(Some(session)) => session,
+                _ => return,
+            },
+        };
+        if let Err(err) = work(session.clone()).await {
+            tracing::warn!(consumer = what, error = %err, "rabbitmq consumer stopped, resuming after reconnect");
+            broken.notify_one();
+        }
+        if shutdown.is_cancelled() || stopped() {
+            return;
+        }
+        let _ = sessions
+            .wait_for(|s| !s.as_ref().is_some_and(|s| Arc::ptr_eq(s, &session)))
+            .await;
+    }
 }
