@@ -5,6 +5,7 @@
 mod support;
 
 mod bad_input;
+mod broker_restart;
 mod cancel;
 mod envelope;
 mod live;
