@@ -3,6 +3,7 @@
 -- Repeating it for the same k changes nothing.
 -- KEYS[1]: the message's status hash
 -- KEYS[2]: the message's schedule entry (hash)
+-- KEYS[3]: the message's envelope (string)
 -- ARGV[1]: the occurrence that was published
 -- ARGV[2]: time to live of the status record after the last occurrence, ms
 -- Returns: the due time of the next occurrence, ms, or -1 when there is none
@@ -19,7 +20,7 @@ redis.call('HINCRBY', KEYS[1], 'fired', 1)
 local nextk = published + 1
 local due = first + nextk * every
 if every == 0 or (expires > 0 and due > expires) then
-  redis.call('DEL', KEYS[2])
+  redis.call('DEL', KEYS[2], KEYS[3])
   -- The last occurrence of a repeating message is its publication; a one-shot message is
   -- marked published by the dispatcher, as an immediate one.
   if every > 0 and redis.call('HGET', KEYS[1], 's') == 'scheduled' then
@@ -33,5 +34,6 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = math.max(due - now, 0) + tonumber(ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ttl)
+redis.call('PEXPIRE', KEYS[3], ttl)
 redis.call('PEXPIRE', KEYS[1], ttl)
 return due

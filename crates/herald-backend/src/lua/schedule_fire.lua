@@ -4,6 +4,7 @@
 -- not replayed: the latest one due fires, once.
 -- KEYS[1]: the message's status hash
 -- KEYS[2]: the message's schedule entry (hash)
+-- KEYS[3]: the message's envelope (string)
 -- Returns: {-1} gone (cancelled or finished), {-2, due} not due yet,
 --          or {occurrence, envelope, due, skipped now}
 if redis.call('HGET', KEYS[1], 's') ~= 'scheduled' or redis.call('EXISTS', KEYS[2]) == 0 then
@@ -12,6 +13,11 @@ end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local f = redis.call('HMGET', KEYS[2], 'first', 'every', 'expires', 'next', 'env')
+-- Entries stored before the envelope had its own key keep it in the hash.
+local envelope = redis.call('GET', KEYS[3]) or f[5]
+if not envelope then
+  return {-1}
+end
 local first, every, expires, k = tonumber(f[1]), tonumber(f[2]) * 1000, tonumber(f[3]), tonumber(f[4])
 local due = first + k * every
 if due > now then
@@ -34,4 +40,4 @@ if every > 0 then
 else
   redis.call('HSET', KEYS[1], 'k', 'immediate')
 end
-return {k, f[5], due, skipped}
+return {k, envelope, due, skipped}

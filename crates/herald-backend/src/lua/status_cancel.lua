@@ -4,6 +4,7 @@
 -- cannot be cancelled, like finished ones.
 -- KEYS[1]: the message's status hash
 -- KEYS[2]: the message's schedule entry (hash)
+-- KEYS[3]: the message's envelope (string)
 -- ARGV[1]: time to live of the record from now, ms
 -- Returns: 1 when cancelled, 0 when there is nothing to cancel (unknown, on its way or final)
 local fields = redis.call('HMGET', KEYS[1], 's', 'k')
@@ -12,5 +13,5 @@ if fields[1] ~= 'scheduled' or fields[2] ~= 'deferred' then
 end
 redis.call('HSET', KEYS[1], 's', 'cancelled')
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3])
 return 1

@@ -28,6 +28,12 @@ impl Keys {
         format!("{}:sched:{{{app}:{id}}}", self.prefix)
     }
 
+    /// `<p>:env:{<app>:<messageId>}`: string, the envelope of a deferred message, beside its
+    /// schedule entry (same hash tag).
+    pub fn schedule_envelope(&self, app: &str, id: MessageId) -> String {
+        format!("{}:env:{{{app}:{id}}}", self.prefix)
+    }
+
     /// `<p>:due:{s<shard>}`: zset, the shard's entries by next due time (ms, Redis clock).
     pub fn due(&self, shard: u32) -> String {
         format!("{}:due:{{s{shard}}}", self.prefix)

@@ -61,6 +61,7 @@ impl ScheduleStore for RedisScheduleStore {
         let due: i64 = STORE
             .key(self.keys.status(&member.app, member.id))
             .key(self.keys.schedule_entry(&member.app, member.id))
+            .key(self.keys.schedule_envelope(&member.app, member.id))
             .arg(entry.envelope)
             .arg(entry.first_at_ms)
             .arg(entry.every_seconds)
@@ -129,6 +130,7 @@ impl ScheduleStore for RedisScheduleStore {
         let reply: Vec<Value> = FIRE
             .key(self.keys.status(&member.app, member.id))
             .key(self.keys.schedule_entry(&member.app, member.id))
+            .key(self.keys.schedule_envelope(&member.app, member.id))
             .invoke_async(&mut conn)
             .await?;
         match reply.as_slice() {
@@ -157,6 +159,7 @@ impl ScheduleStore for RedisScheduleStore {
         let next: i64 = COMMIT
             .key(self.keys.status(&member.app, member.id))
             .key(self.keys.schedule_entry(&member.app, member.id))
+            .key(self.keys.schedule_envelope(&member.app, member.id))
             .arg(occurrence)
             .arg(status_ttl.as_millis() as u64)
             .invoke_async(&mut conn)

@@ -116,6 +116,7 @@ impl StatusStore for RedisStatusStore {
         let cancelled: i64 = CANCEL
             .key(self.keys.status(app, id))
             .key(self.keys.schedule_entry(app, id))
+            .key(self.keys.schedule_envelope(app, id))
             .arg(self.ttl.as_millis() as u64)
             .invoke_async(&mut conn)
             .await?;
