@@ -137,6 +137,9 @@ impl Application {
                 })
                 .default_service(web::to(route_not_found))
         })
+        // Small frames (live messages, short answers) leave at once instead of waiting for the
+        // peer's delayed ACK: up to 40 ms with Nagle's algorithm, actix's default.
+        .tcp_nodelay(true)
         .listen(listener)?
         // Signals are the shutdown token's business, not actix's.
         .disable_signals()
