@@ -106,7 +106,13 @@ pub async fn purge(amqp_url: &str, prefix: &str) -> anyhow::Result<()> {
             .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
             .await?;
     }
-    for exchange in [prefix.to_string(), format!("{prefix}.dead")] {
+    // A dispatcher's own live queue (`<prefix>.live.<node>`) expires by itself a minute after
+    // the dispatcher stops.
+    for exchange in [
+        prefix.to_string(),
+        format!("{prefix}.dead"),
+        format!("{prefix}.live"),
+    ] {
         channel
             .exchange_delete(exchange.as_str().into(), Default::default())
             .await?;

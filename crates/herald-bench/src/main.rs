@@ -2,8 +2,17 @@
 //! same RabbitMQ takes confirmed publishes of the same size from a bare lapin client on one
 //! channel, measured in one run. It prints both rates, their ratio, and publish latency at full
 //! load and at half of herald's peak rate. A program, not a test: it never fails on slowness.
+//! `herald-bench scheduler` measures the scheduler's lateness (`scheduler`), `herald-bench fanout`
+//! the live fan-out to WebSocket subscribers (`fanout`, `fanout_clients` for the subscribers,
+//! `fanout_phase` for one measured phase, `fanout_publish` for its publishers, `fanout_observe`
+//! for herald's metrics and CPU use).
 
 mod bare;
+mod fanout;
+mod fanout_clients;
+mod fanout_observe;
+mod fanout_phase;
+mod fanout_publish;
 mod http;
 mod report;
 mod scheduler;
@@ -40,6 +49,8 @@ enum Bench {
         #[arg(long, default_value = "herald")]
         label: String,
     },
+    /// Deliveries per second and end-to-end latency of live fan-out to WebSocket subscribers.
+    Fanout(fanout::Args),
     /// Deletes the queues and exchanges of a benchmarked herald (what `ingest` does at its end).
     Purge {
         #[arg(long)]
@@ -79,6 +90,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = match Bench::parse() {
         Bench::Ingest(args) => args,
+        Bench::Fanout(args) => return fanout::run(args).await,
         Bench::Purge {
             amqp_url,
             herald_prefix,

@@ -38,8 +38,8 @@ impl Snapshot {
     }
 }
 
-/// Scrapes `http://<authority>/metrics` of the herald under test.
-pub async fn snapshot(root: &str) -> anyhow::Result<Snapshot> {
+/// The text of `http://<authority>/metrics` of the herald whose REST root is `root`.
+pub async fn metrics_text(root: &str) -> anyhow::Result<String> {
     let rest = root.strip_prefix("http://").unwrap_or(root);
     let authority = rest.split('/').next().unwrap_or(rest);
     let stream = TcpStream::connect(authority).await?;
@@ -56,13 +56,21 @@ pub async fn snapshot(root: &str) -> anyhow::Result<Snapshot> {
         .collect()
         .await?
         .to_bytes();
-    let text = String::from_utf8_lossy(&body);
-    let value = |prefix: &str| -> f64 {
-        text.lines()
-            .filter(|l| l.starts_with(prefix))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
-    };
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Sums the values of the samples whose line starts with `prefix`.
+pub fn sum_of(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Scrapes the publish latency histograms of the herald ingest under test.
+pub async fn snapshot(root: &str) -> anyhow::Result<Snapshot> {
+    let text = metrics_text(root).await?;
+    let value = |prefix: &str| sum_of(&text, prefix);
     Ok(Snapshot {
         confirm_sum: value("herald_amqp_confirm_seconds_sum"),
         confirm_count: value("herald_amqp_confirm_seconds_count"),
