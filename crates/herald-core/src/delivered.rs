@@ -36,6 +36,53 @@ impl<'a> PolledMessage<'a> {
     }
 }
 
+/// What a Backendless realtime subscriber receives (`SUB_RES.data` of `PUB_SUB_MESSAGES`, JS SDK
+/// wire reference §4.6): the push-only fields Backendless sends are `null`, the schedule fields 0
+/// when unset, header values strings.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RealtimeMessage<'a> {
+    pub message_id: MessageId,
+    pub timestamp: i64,
+    pub message: &'a Value,
+    pub publisher_id: Option<&'a str>,
+    pub subtopic: Option<()>,
+    pub push_singlecast: Option<()>,
+    pub push_broadcast: Option<()>,
+    pub publish_policy: Option<()>,
+    pub template_values: Option<()>,
+    pub query: Option<()>,
+    pub publish_at: i64,
+    pub repeat_every: u64,
+    pub repeat_expires_at: i64,
+    pub headers: BTreeMap<&'a str, String>,
+}
+
+impl<'a> RealtimeMessage<'a> {
+    pub fn new(envelope: &'a Envelope, published_at: i64) -> Self {
+        Self {
+            message_id: envelope.message_id,
+            timestamp: published_at,
+            message: &envelope.message,
+            publisher_id: envelope.publisher_id.as_deref(),
+            subtopic: None,
+            push_singlecast: None,
+            push_broadcast: None,
+            publish_policy: None,
+            template_values: None,
+            query: None,
+            publish_at: envelope.schedule.publish_at,
+            repeat_every: envelope.schedule.repeat_every,
+            repeat_expires_at: envelope.schedule.repeat_expires_at,
+            headers: envelope.headers.to_wire(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
 /// The headers a message was rendered with ([`PolledMessage::to_json`]), as the strings
 /// subscribers see; `None` when `json` is not such a message.
 pub fn headers_of_rendered(json: &str) -> Option<BTreeMap<String, String>> {

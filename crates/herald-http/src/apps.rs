@@ -48,6 +48,11 @@ impl AppRegistry {
     }
 
     /// The app named in the path, if `api_key` is its key.
+    /// Every app's id, as configured.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.by_id.values().map(|app| app.id.as_str())
+    }
+
     pub fn by_path(&self, app_id: &str, api_key: &str) -> Result<Arc<App>, ApiError> {
         let app = self
             .by_id

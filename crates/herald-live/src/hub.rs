@@ -10,7 +10,7 @@
 
 use herald_backend::live::{routing_key, LiveBus};
 use herald_backend::QueueError;
-use herald_core::delivered::PolledMessage;
+use herald_core::delivered::{PolledMessage, RealtimeMessage};
 use herald_core::{ChannelName, Envelope, ErrorKind, Selector};
 use prometheus::IntCounter;
 use std::collections::HashMap;
@@ -66,8 +66,10 @@ struct State {
     channels: HashMap<ChannelKey, Vec<Subscription>>,
 }
 
+const TRANSPORTS: [Transport; 3] = [Transport::Sse, Transport::WebSocket, Transport::Realtime];
+
 /// Pre-resolved delivery counters, per transport: delivered, filtered, dropped.
-struct Counters([[IntCounter; 3]; 2]);
+struct Counters([[IntCounter; 3]; 3]);
 
 impl Counters {
     fn new(metrics: &LiveMetrics) -> Self {
@@ -78,7 +80,7 @@ impl Counters {
                     .with_label_values(&[transport.as_str(), outcome])
             })
         };
-        Self([of(Transport::Sse), of(Transport::WebSocket)])
+        Self(TRANSPORTS.map(of))
     }
 
     fn add(&self, transport: Transport, counts: [u64; 3]) {
@@ -282,11 +284,7 @@ impl Hub {
         self.metrics
             .end_to_end_seconds
             .observe((published_at - due_ms(&envelope)).max(0) as f64 / 1000.0);
-        let rendered = Arc::new(Rendered {
-            message_id: envelope.message_id.to_string(),
-            json: PolledMessage::new(&envelope, published_at).to_json(),
-        });
-        let slow = self.offer(&envelope, &rendered);
+        let slow = self.offer(&envelope, published_at);
         for id in slow {
             let hub = self.clone();
             tokio::spawn(async move {
@@ -297,15 +295,19 @@ impl Hub {
     }
 
     /// Hands the message to every matching subscription; the connections found too slow.
-    fn offer(&self, envelope: &Envelope, rendered: &Arc<Rendered>) -> Vec<u64> {
+    fn offer(&self, envelope: &Envelope, published_at: i64) -> Vec<u64> {
         let state = self.state();
         let key = (envelope.app_id.clone(), envelope.channel.clone());
         let Some(subscriptions) = state.channels.get(&key) else {
             return Vec::new();
         };
+        let realtime = subscriptions
+            .iter()
+            .any(|s| s.transport == Transport::Realtime);
+        let rendered = &Arc::new(render(envelope, published_at, realtime));
         let selected = self.select(subscriptions, envelope);
         let mut slow = Vec::new();
-        let mut counts = [[0u64; 3]; 2];
+        let mut counts = [[0u64; 3]; 3];
         for (subscription, selected) in subscriptions.iter().zip(selected) {
             let outcome = &mut counts[subscription.transport as usize];
             if !selected {
@@ -339,7 +341,7 @@ impl Hub {
                 Err(TrySendError::Closed(_)) => {}
             }
         }
-        for transport in [Transport::Sse, Transport::WebSocket] {
+        for transport in TRANSPORTS {
             self.counters.add(transport, counts[transport as usize]);
         }
         slow
@@ -367,6 +369,21 @@ impl Hub {
             self.metrics.selector_seconds.observe(each);
         }
         selected
+    }
+}
+
+/// The message in the shapes this node's subscribers of its channel read.
+fn render(envelope: &Envelope, published_at: i64, realtime: bool) -> Rendered {
+    Rendered {
+        message_id: envelope.message_id.to_string(),
+        json: PolledMessage::new(envelope, published_at).to_json(),
+        realtime: realtime
+            .then(|| {
+                let json = RealtimeMessage::new(envelope, published_at).to_json();
+                // Serialized by serde_json just now: always valid JSON.
+                serde_json::value::RawValue::from_string(json).ok()
+            })
+            .flatten(),
     }
 }
 

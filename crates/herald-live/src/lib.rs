@@ -11,6 +11,7 @@
 pub mod hub;
 pub mod metrics;
 pub mod node;
+pub mod realtime;
 mod recent;
 pub mod routes;
 pub mod sink;

@@ -14,11 +14,13 @@ pub struct Outgoing {
     pub message: Arc<Rendered>,
 }
 
-/// A message in the delivered shape, rendered once per node.
+/// A message rendered once per node: in the delivered shape (SSE, WebSocket), and in the
+/// Backendless realtime shape when the channel has realtime subscribers.
 #[derive(Debug)]
 pub struct Rendered {
     pub message_id: String,
     pub json: String,
+    pub realtime: Option<Box<serde_json::value::RawValue>>,
 }
 
 /// Which transport a connection uses (a metrics label).
@@ -26,6 +28,7 @@ pub struct Rendered {
 pub enum Transport {
     Sse,
     WebSocket,
+    Realtime,
 }
 
 impl Transport {
@@ -33,6 +36,7 @@ impl Transport {
         match self {
             Transport::Sse => "sse",
             Transport::WebSocket => "websocket",
+            Transport::Realtime => "realtime",
         }
     }
 }

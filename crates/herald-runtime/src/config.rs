@@ -118,6 +118,7 @@ pub struct LiveConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RealtimeConfig {
+    pub listen: SocketAddr,
     pub public_url: Option<String>,
 }
 
@@ -356,10 +357,12 @@ impl Config {
     }
 
     /// The realtime URL handed to clients by `GET .../info`.
-    pub fn realtime_url(&self, bound: SocketAddr) -> String {
+    /// The rtURL clients are given: the public URL, else the realtime listener's address (`bound`
+    /// when this process serves it, as with port 0, else the configured one).
+    pub fn realtime_url(&self, bound: Option<SocketAddr>) -> String {
         match &self.realtime.public_url {
             Some(url) => url.trim_end_matches('/').to_string(),
-            None => format!("http://{bound}"),
+            None => format!("http://{}", bound.unwrap_or(self.realtime.listen)),
         }
     }
 

@@ -19,6 +19,7 @@ use herald_http::http_error::route_not_found;
 use herald_http::AppRegistry;
 use herald_ingest::metrics::IngestMetrics;
 use herald_ingest::IngestState;
+use herald_live::realtime::RealtimeServer;
 use herald_live::{Hub, HubSettings, LiveMetrics, LiveState};
 use herald_runtime::{Config, Health};
 use herald_scheduler::{Scheduler, SchedulerMetrics};
@@ -34,6 +35,8 @@ pub struct Application {
     server: actix_web::dev::Server,
     dispatcher: Option<Dispatcher>,
     live: Option<std::sync::Arc<Hub>>,
+    realtime: Option<RealtimeServer>,
+    realtime_address: Option<SocketAddr>,
     scheduler: Option<Scheduler>,
     backends: Backends,
     health: Health,
@@ -55,6 +58,22 @@ impl Application {
         let listener = TcpListener::bind(config.http.listen)
             .with_context(|| format!("http.listen: cannot listen on {}", config.http.listen))?;
         let address = listener.local_addr()?;
+        // The dispatcher role serves the Backendless realtime protocol on its own listener.
+        let realtime_listener = if role.dispatches() {
+            let listener = TcpListener::bind(config.realtime.listen).with_context(|| {
+                format!(
+                    "realtime.listen: cannot listen on {}",
+                    config.realtime.listen
+                )
+            })?;
+            Some(listener)
+        } else {
+            None
+        };
+        let realtime_address = match &realtime_listener {
+            Some(listener) => Some(listener.local_addr()?),
+            None => None,
+        };
 
         let ingest = if role.serves_rest() {
             Some(web::Data::new(IngestState {
@@ -64,7 +83,7 @@ impl Application {
                 },
                 status_ttl: Duration::from_secs(config.status.ttl_seconds),
                 body_limit: config.http.body_limit_bytes,
-                realtime_url: config.realtime_url(address),
+                realtime_url: config.realtime_url(realtime_address),
                 metrics: IngestMetrics::register(&registry)?,
             }))
         } else {
@@ -117,6 +136,12 @@ impl Application {
         let server_health = health.clone();
         // Every route that serves an app (REST or live) authenticates against the same registry.
         let apps = web::Data::new(AppRegistry::new(&config.effective_apps()));
+        let realtime = match (realtime_listener, &live_hub) {
+            (Some(listener), Some(hub)) => {
+                RealtimeServer::new(listener, apps.clone().into_inner(), hub.clone())
+            }
+            _ => None,
+        };
         let mut server = HttpServer::new(move || {
             let (ingest, live) = (ingest.clone(), live.clone());
             App::new()
@@ -153,6 +178,8 @@ impl Application {
             server: server.run(),
             dispatcher,
             live: live_hub,
+            realtime,
+            realtime_address,
             scheduler,
             backends,
             health,
@@ -163,6 +190,11 @@ impl Application {
     /// The address the HTTP listener is bound to.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The address of the realtime (socket.io) listener, in a role that serves it.
+    pub fn realtime_address(&self) -> Option<SocketAddr> {
+        self.realtime_address
     }
 
     pub fn role(&self) -> Role {
@@ -179,6 +211,9 @@ impl Application {
         let dispatching = self
             .dispatcher
             .map(|d| tokio::spawn(d.run(shutdown.clone(), self.drain)));
+        let realtime = self
+            .realtime
+            .map(|server| tokio::spawn(server.run(shutdown.clone())));
         let live = self.live.map(|hub| {
             tokio::spawn(herald_live::node::run(
                 self.backends.live.clone(),
@@ -202,6 +237,9 @@ impl Application {
         }
         if let Some(live) = live {
             let _ = live.await;
+        }
+        if let Some(realtime) = realtime {
+            let _ = realtime.await;
         }
         self.backends.queue.close().await;
         tracing::info!("herald stopped");

@@ -34,13 +34,16 @@ async fn main() -> anyhow::Result<()> {
     };
     let _telemetry = herald_runtime::telemetry::init(&config.telemetry)?;
     if cli.role == Role::Ingest && config.realtime.public_url.is_none() {
-        tracing::warn!("realtime.public_url is unset: GET .../info hands out this ingest's own address as rtURL");
+        tracing::warn!(listen = %config.realtime.listen, "realtime.public_url is unset: GET .../info hands out realtime.listen as rtURL");
     }
     let in_memory = config.in_memory();
     let uses_dev_app = config.apps.is_empty();
     let app = Application::build(cli.role, config).await?;
     let url = format!("http://{}", app.address());
     println!("herald {} listening on {url}", cli.role);
+    if let Some(realtime) = app.realtime_address() {
+        println!("realtime (socket.io, for the Backendless SDKs) on http://{realtime}");
+    }
     if uses_dev_app {
         println!("development app: id {DEV_APP_ID}, API key {DEV_API_KEY} ({url}/{DEV_APP_ID}/{DEV_API_KEY}/messaging/<channel>)");
     }

@@ -15,6 +15,7 @@ mod outage;
 mod polling;
 mod publish;
 mod readme;
+mod realtime;
 mod schedule_keys;
 mod scheduler_nodes;
 mod scheduling;

@@ -124,7 +124,8 @@ async fn both_url_forms_serve_the_api(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(info["appId"], crate::support::APP_ID);
     assert_eq!(info["apiKey"], crate::support::API_KEY);
-    assert_eq!(info["rtURL"], format!("http://{}", app.address));
+    let realtime = app.realtime_address.expect("standalone serves realtime");
+    assert_eq!(info["rtURL"], format!("http://{realtime}"));
     let (status, lookup) = app
         .client
         .send(http.get(format!("{base}/api/rt/lookup")))

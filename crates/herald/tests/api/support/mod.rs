@@ -7,6 +7,7 @@ pub mod client;
 pub mod live;
 pub mod process;
 pub mod proxy;
+pub mod realtime;
 
 use herald::{Application, Role};
 use herald_runtime::config::AppConfig;
@@ -51,6 +52,7 @@ pub fn fresh_prefix() -> String {
 pub fn test_config(backend: Backend, prefix: &str) -> Config {
     let mut config = Config::defaults().expect("defaults are valid");
     config.http.listen = "127.0.0.1:0".parse().unwrap();
+    config.realtime.listen = "127.0.0.1:0".parse().unwrap();
     config.http.workers = 1;
     config.apps = vec![AppConfig {
         id: APP_ID.into(),
@@ -71,6 +73,8 @@ pub fn test_config(backend: Backend, prefix: &str) -> Config {
 /// A herald running in this process.
 pub struct TestApp {
     pub address: SocketAddr,
+    /// The realtime (socket.io) listener, in a role that serves it.
+    pub realtime_address: Option<SocketAddr>,
     pub client: Client,
     stop: CancellationToken,
     running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -103,11 +107,13 @@ impl TestApp {
             .await
             .expect("herald builds");
         let address = app.address();
+        let realtime_address = app.realtime_address();
         let stop = CancellationToken::new();
         let running = tokio::spawn(app.run_until_stopped(stop.clone()));
         let client = Client::new(address);
         let test_app = Self {
             address,
+            realtime_address,
             client,
             stop,
             running: Some(running),

@@ -44,6 +44,7 @@ impl HeraldProcess {
             .env_clear()
             .envs(env)
             .env("HERALD_HTTP__LISTEN", "127.0.0.1:0")
+            .env("HERALD_REALTIME__LISTEN", "127.0.0.1:0")
             .env("HERALD_TELEMETRY__LOG_FILTER", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,0 +1,177 @@
+//! One realtime connection: authenticated by the handshake's `apiKey`, then `SUB_ON`, `SUB_OFF`
+//! and `MET_REQ` in, `SUB_READY`, `SUB_RES` and `MET_RES` out (JS SDK wire reference §4.3-4.4).
+//! A client that reconnects re-sends `SUB_ON` with the same ids on its new connection, and gets
+//! its subscriptions back; a repeated id on one connection is answered as ready again, not twice.
+
+use herald_core::{ApiError, ChannelName, ErrorKind};
+use herald_http::AppRegistry;
+use serde_json::Value;
+use socketioxide::extract::{Data, SocketRef};
+use std::sync::Arc;
+
+use super::frames::{self, Answer, Delivery, Failure, Ready, Request, Stop};
+use crate::hub::{Hub, SubscribeError};
+use crate::routes::parse_selector;
+use crate::sink::{SinkReceiver, SinkShared, Transport};
+
+/// Why a handshake is refused; socket.io hands the message to the client's connect error.
+#[derive(Debug)]
+pub struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Checks the handshake's API key against the app's.
+pub fn authenticate(socket: &SocketRef, apps: &AppRegistry, app: &str) -> Result<(), Refused> {
+    let query = socket.req_parts().uri.query().unwrap_or_default();
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let key = pairs
+        .iter()
+        .find(|(name, _)| name == "apiKey")
+        .map(|(_, value)| value.as_str())
+        .unwrap_or_default();
+    apps.by_path(app, key)
+        .map(|_| ())
+        .map_err(|err| Refused(format!("{} ({})", err.message, err.kind.code())))
+}
+
+/// What the event handlers of one connection share.
+struct Session {
+    hub: Arc<Hub>,
+    sink: Arc<SinkShared>,
+    app: String,
+}
+
+/// Sets up a connection that passed [`authenticate`].
+pub fn connect(socket: SocketRef, hub: Arc<Hub>, app: String) {
+    let receiver = hub.connect(Transport::Realtime);
+    let session = Arc::new(Session {
+        hub,
+        sink: receiver.shared.clone(),
+        app,
+    });
+    tokio::spawn(forward(socket.clone(), receiver));
+    let on = session.clone();
+    socket.on(
+        "SUB_ON",
+        move |socket: SocketRef, Data(request): Data<Request>| {
+            let session = on.clone();
+            async move { session.subscribe(&socket, request).await }
+        },
+    );
+    let off = session.clone();
+    socket.on("SUB_OFF", move |Data(stop): Data<Stop>| {
+        let session = off.clone();
+        async move {
+            session.hub.unsubscribe(&session.sink, &stop.id).await;
+        }
+    });
+    socket.on(
+        "MET_REQ",
+        move |socket: SocketRef, Data(request): Data<Request>| async move {
+            call(&socket, request);
+        },
+    );
+    socket.on_disconnect(move || {
+        let session = session.clone();
+        async move { session.hub.disconnect(&session.sink).await }
+    });
+}
+
+/// Sends the connection's deliveries; a connection cut off for being slow is disconnected (the
+/// SDK reconnects and restores its subscriptions).
+async fn forward(socket: SocketRef, mut receiver: SinkReceiver) {
+    while let Some(outgoing) = receiver.next().await {
+        let Some(data) = &outgoing.message.realtime else {
+            continue;
+        };
+        let delivery = Delivery {
+            id: &outgoing.tag,
+            data,
+        };
+        if socket.emit("SUB_RES", &delivery).is_err() {
+            break;
+        }
+    }
+    if let Some(reason) = receiver.cut_off_reason() {
+        tracing::warn!(reason, "realtime subscriber cut off");
+        let _ = socket.disconnect();
+    }
+}
+
+impl Session {
+    async fn subscribe(&self, socket: &SocketRef, request: Request) {
+        let id = request.id.as_str();
+        let outcome = match request.name.as_str() {
+            "PUB_SUB_CONNECT" => channel(&request.options).map(|_| ()),
+            "PUB_SUB_MESSAGES" => self.messages(id, &request.options).await,
+            other => Err(ApiError::new(
+                ErrorKind::InvalidField,
+                format!("subscription type {other} is not supported"),
+            )),
+        };
+        match outcome {
+            Ok(()) => {
+                let _ = socket.emit("SUB_READY", &Ready { id });
+                if request.name == "PUB_SUB_CONNECT" {
+                    // Some SDKs wait for SUB_READY, others for a first SUB_RES.
+                    let _ = socket.emit(
+                        "SUB_RES",
+                        &serde_json::json!({"id": id, "data": "connected"}),
+                    );
+                }
+            }
+            Err(err) => {
+                let _ = socket.emit("SUB_RES", &Failure::new(id, &err));
+            }
+        }
+    }
+
+    async fn messages(&self, id: &str, options: &Value) -> Result<(), ApiError> {
+        let channel = channel(options)?;
+        let selector = parse_selector(frames::option(options, "selector"))?;
+        match self
+            .hub
+            .subscribe(&self.sink, id.into(), &self.app, &channel, selector)
+            .await
+        {
+            // The same id again on this connection: it is already live.
+            Ok(()) | Err(SubscribeError::DuplicateId) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+fn channel(options: &Value) -> Result<ChannelName, ApiError> {
+    let name = frames::option(options, "channel").ok_or_else(|| {
+        ApiError::new(ErrorKind::InvalidChannelName, "options.channel is missing")
+    })?;
+    ChannelName::parse(name)
+}
+
+/// Answers a method call.
+fn call(socket: &SocketRef, request: Request) {
+    let id = request.id.as_str();
+    let _ = match request.name.as_str() {
+        // The user token identifies the connection for presence, which is not served yet.
+        "SET_USER_TOKEN" => socket.emit(
+            "MET_RES",
+            &Answer {
+                id,
+                result: Value::Null,
+            },
+        ),
+        other => {
+            let err = ApiError::new(
+                ErrorKind::InvalidField,
+                format!("method {other} is not supported"),
+            );
+            socket.emit("MET_RES", &Failure::new(id, &err))
+        }
+    };
+}

@@ -1,0 +1,152 @@
+//! The Backendless realtime protocol (socket.io) as the official SDKs speak it: the handshake's
+//! API key, `PUB_SUB_CONNECT`, and `PUB_SUB_MESSAGES` with and without a selector delivering
+//! exactly the matching messages in the SDK's delivered shape.
+
+use serde_json::{json, Value};
+use std::time::Duration;
+
+use crate::on_both_backends;
+use crate::support::realtime::{Connected, RtClient};
+use crate::support::{publish_selector_set, Backend, TestApp, API_KEY, APP_ID};
+
+on_both_backends!(
+    a_wrong_api_key_is_refused_at_connect,
+    subscribers_receive_exactly_the_matching_messages_in_the_sdk_shape,
+    an_invalid_selector_fails_the_subscription_with_its_error,
+);
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn connected(app: &TestApp) -> RtClient {
+    let address = app.realtime_address.expect("standalone serves realtime");
+    match RtClient::connect(address, APP_ID, API_KEY).await {
+        Connected::Yes(client) => *client,
+        Connected::Refused(reason) => panic!("refused: {reason}"),
+    }
+}
+
+async fn a_wrong_api_key_is_refused_at_connect(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let address = app.realtime_address.unwrap();
+    match RtClient::connect(address, APP_ID, "wrong-key").await {
+        Connected::Refused(reason) => {
+            let message = reason["message"].as_str().unwrap_or_default();
+            assert!(message.contains("9002"), "{reason}");
+        }
+        Connected::Yes(_) => panic!("a wrong API key was accepted"),
+    }
+}
+
+async fn subscribers_receive_exactly_the_matching_messages_in_the_sdk_shape(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut rt = connected(&app).await;
+    let (event, ready) = rt
+        .sub_on("c1", "PUB_SUB_CONNECT", json!({"channel": "news"}))
+        .await;
+    assert_eq!((event.as_str(), ready), ("SUB_READY", json!({"id": "c1"})));
+    let (event, connected) = rt.next_event(WAIT).await;
+    assert_eq!(
+        (event.as_str(), connected),
+        ("SUB_RES", json!({"id": "c1", "data": "connected"}))
+    );
+    for (id, options) in [
+        ("all", json!({"channel": "news"})),
+        ("big", json!({"channel": "news", "selector": "foo > 10"})),
+    ] {
+        let (event, ready) = rt.sub_on(id, "PUB_SUB_MESSAGES", options).await;
+        assert_eq!((event.as_str(), ready), ("SUB_READY", json!({"id": id})));
+    }
+
+    let published = publish_selector_set(&app.client, "news").await;
+    let mut received: Vec<(String, Value)> = Vec::new();
+    while received.len() < 10 {
+        let (event, payload) = rt.next_event(WAIT).await;
+        assert_eq!(event, "SUB_RES", "{payload}");
+        received.push((
+            payload["id"].as_str().unwrap().to_string(),
+            payload["data"].clone(),
+        ));
+    }
+    let of = |id: &str| -> Vec<&str> {
+        received
+            .iter()
+            .filter(|(sub, _)| sub == id)
+            .map(|(_, data)| data["messageId"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(of("all"), published);
+    assert_eq!(of("big"), vec![&published[0], &published[2], &published[6]]);
+
+    let first = &received
+        .iter()
+        .find(|(id, _)| id == "all")
+        .expect("a delivery")
+        .1;
+    let timestamp = first["timestamp"].as_i64().expect("timestamp is a number");
+    assert!((timestamp - crate::support::now_ms()).abs() < 60_000);
+    let mut shape = first.clone();
+    shape["timestamp"] = json!(0);
+    assert_eq!(
+        shape,
+        json!({
+            "messageId": published[0], "timestamp": 0, "message": {"n": 0}, "publisherId": null,
+            "subtopic": null, "pushSinglecast": null, "pushBroadcast": null,
+            "publishPolicy": null, "templateValues": null, "query": null,
+            "publishAt": 0, "repeatEvery": 0, "repeatExpiresAt": 0, "headers": {"foo": "20"},
+        })
+    );
+
+    // SUB_OFF stops one subscription. It has no answer in the protocol, so markers are published
+    // until one reaches only the other subscription; from then on none reaches it.
+    rt.emit("SUB_OFF", json!({"id": "all"})).await;
+    let mut stopped = false;
+    for _ in 0..50 {
+        let marker = publish_marker(&app.client).await;
+        let (mut to_all, mut to_big) = (false, false);
+        while !to_big {
+            let (event, payload) = rt.next_event(WAIT).await;
+            assert_eq!(event, "SUB_RES", "{payload}");
+            assert_eq!(payload["data"]["messageId"], marker);
+            match payload["id"].as_str() {
+                Some("all") => to_all = true,
+                Some("big") => to_big = true,
+                other => panic!("a delivery to {other:?}"),
+            }
+        }
+        if !to_all {
+            stopped = true;
+            break;
+        }
+    }
+    assert!(stopped, "SUB_OFF never took effect");
+    let marker = publish_marker(&app.client).await;
+    let (event, payload) = rt.next_event(WAIT).await;
+    assert_eq!(event, "SUB_RES");
+    assert_eq!(payload, json!({"id": "big", "data": payload["data"]}));
+    assert_eq!(payload["data"]["messageId"], marker);
+}
+
+async fn publish_marker(client: &crate::support::Client) -> String {
+    client
+        .publish_ok("news", json!({"message": "end", "headers": {"foo": 11}}))
+        .await
+}
+
+async fn an_invalid_selector_fails_the_subscription_with_its_error(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut rt = connected(&app).await;
+    let (event, failure) = rt
+        .sub_on(
+            "bad",
+            "PUB_SUB_MESSAGES",
+            json!({"channel": "news", "selector": "importance = "}),
+        )
+        .await;
+    assert_eq!(event, "SUB_RES");
+    assert_eq!(failure["id"], "bad");
+    assert_eq!(failure["error"]["code"], 9021);
+    assert_eq!(
+        failure["error"]["message"],
+        "invalid selector: expected a value after '=' at position 13, found end of input"
+    );
+}

@@ -1,0 +1,119 @@
+//! A minimal Backendless realtime client for the tests: socket.io (Engine.IO v4) over a
+//! WebSocket, speaking the packets by hand, so the tests see exactly what goes over the wire.
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A socket.io connection to one app's namespace.
+pub struct RtClient {
+    socket: Socket,
+    namespace: String,
+}
+
+/// What the namespace CONNECT got.
+pub enum Connected {
+    Yes(Box<RtClient>),
+    /// The CONNECT_ERROR payload.
+    Refused(Value),
+}
+
+impl RtClient {
+    /// Opens `ws://<address>/<app>/` with the SDK's handshake query and connects the namespace.
+    pub async fn connect(address: SocketAddr, app: &str, api_key: &str) -> Connected {
+        let url = format!(
+            "ws://{address}/{app}/?apiKey={api_key}&clientId=test-client&userToken=null&EIO=4&transport=websocket"
+        );
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("the realtime WebSocket opens");
+        let mut client = Self {
+            socket,
+            namespace: format!("/{app}"),
+        };
+        let open = client.next_text(Duration::from_secs(10)).await;
+        assert!(
+            open.starts_with('0'),
+            "an Engine.IO open packet, got {open}"
+        );
+        let connect = format!("40{},", client.namespace);
+        client.send_text(connect).await;
+        let answer = client.next_text(Duration::from_secs(10)).await;
+        let prefix = format!("{},", client.namespace);
+        if let Some(ok) = answer.strip_prefix("40") {
+            assert!(ok.starts_with(&prefix), "{answer}");
+            Connected::Yes(Box::new(client))
+        } else if let Some(refused) = answer.strip_prefix("44") {
+            let payload = refused.strip_prefix(&prefix).unwrap_or(refused);
+            Connected::Refused(serde_json::from_str(payload).expect("JSON"))
+        } else {
+            panic!("unexpected answer to CONNECT: {answer}")
+        }
+    }
+
+    async fn send_text(&mut self, text: String) {
+        self.socket
+            .send(Message::text(text))
+            .await
+            .expect("the packet is sent");
+    }
+
+    /// The next text packet, answering Engine.IO pings on the way.
+    async fn next_text(&mut self, within: Duration) -> String {
+        let until = Instant::now() + within;
+        loop {
+            let message = tokio::time::timeout_at(until, self.socket.next())
+                .await
+                .expect("a packet in time")
+                .expect("the connection is open")
+                .expect("a readable packet");
+            if let Message::Text(text) = message {
+                if text.as_str() == "2" {
+                    self.send_text("3".into()).await;
+                    continue;
+                }
+                return text.to_string();
+            }
+        }
+    }
+
+    /// Emits `[event, payload]` on the namespace.
+    pub async fn emit(&mut self, event: &str, payload: Value) {
+        let packet = format!(
+            "42{},{}",
+            self.namespace,
+            serde_json::json!([event, payload])
+        );
+        self.send_text(packet).await;
+    }
+
+    /// The next event on the namespace, as (name, payload).
+    pub async fn next_event(&mut self, within: Duration) -> (String, Value) {
+        let text = self.next_text(within).await;
+        let prefix = format!("42{},", self.namespace);
+        let body = text
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("an event packet, got {text}"));
+        let value: Value = serde_json::from_str(body).expect("JSON");
+        (
+            value[0].as_str().expect("an event name").to_string(),
+            value[1].clone(),
+        )
+    }
+
+    /// Sends `SUB_ON` and returns the first answer to it.
+    pub async fn sub_on(&mut self, id: &str, name: &str, options: Value) -> (String, Value) {
+        self.emit(
+            "SUB_ON",
+            serde_json::json!({"id": id, "name": name, "options": options}),
+        )
+        .await;
+        self.next_event(Duration::from_secs(10)).await
+    }
+}
