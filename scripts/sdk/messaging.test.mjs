@@ -357,6 +357,31 @@ for (const mode of MODES) {
       }
     })
 
+    test('realtime: channel.send reaches the command listeners, with the sender', async () => {
+      const name = channelName(mode)
+      const channel = await joinChannel(app, name)
+      try {
+        const got = recorder()
+        channel.addCommandListener(got.callback, got.onError)
+        const commandListeners = () => channel.subscriptions.COMMAND || []
+        await waitFor(() => commandListeners().length === 1 && commandListeners()[0].subscription.isReady(),
+          RT_CONNECT_MS, 'SUB_READY for the command listener')
+
+        await channel.send('typing', { on: true })
+        await waitFor(() => got.received.length >= 1, DELIVERY_MS, 'the command')
+        assert.deepEqual(got.errors, [])
+        const [{ message: command }] = got.received
+        assert.equal(command.type, 'typing')
+        assert.deepEqual(command.data, { on: true })
+        assert.equal(typeof command.connectionId, 'string')
+        assert.ok(command.connectionId.length > 0)
+        assert.deepEqual(command.userInfo, { connectionId: command.connectionId, userId: null })
+      } finally {
+        channel.removeAllListeners()
+        channel.leave()
+      }
+    })
+
     test('realtime: a delayed message arrives at its publishAt, not before', async () => {
       const name = channelName(mode)
       const channel = await joinChannel(app, name)

@@ -10,6 +10,7 @@
 //! against each message's [`headers::Headers`].
 
 pub mod channel;
+pub mod command;
 pub mod delivered;
 pub mod envelope;
 pub mod error;

@@ -2,6 +2,7 @@
 //! subscribers of its channel, buffer it for the channel's polling subscriptions (once per
 //! occurrence), mark a one-shot message published, then acknowledge.
 
+use herald_backend::live::{LiveFrame, LiveKind};
 use herald_backend::queue::Delivery;
 use herald_backend::store::inbox::{Delivered, Polled};
 use herald_backend::store::status::Outcome;
@@ -104,7 +105,14 @@ async fn deliver(
     }
     let live = backends
         .live
-        .send(&envelope.app_id, &envelope.channel, body.to_vec())
+        .send(
+            &envelope.app_id,
+            &envelope.channel,
+            LiveFrame {
+                kind: LiveKind::Message,
+                body: body.to_vec(),
+            },
+        )
         .await?;
     let json = PolledMessage::new(envelope, now_ms()).to_json();
     let polled = Polled {

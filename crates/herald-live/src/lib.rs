@@ -18,6 +18,6 @@ pub mod sink;
 pub mod sse;
 pub mod ws;
 
-pub use hub::{Hub, HubSettings};
+pub use hub::{Hub, HubSettings, Interest};
 pub use metrics::LiveMetrics;
 pub use routes::{configure, LiveState};

@@ -13,6 +13,7 @@ use herald_http::path::path_param;
 use herald_http::{AppContext, HttpError};
 use std::convert::Infallible;
 
+use crate::hub::Interest;
 use crate::routes::{parse_selector, query_param, Connection, LiveState};
 use crate::sink::{Outgoing, SinkReceiver, Transport};
 
@@ -29,9 +30,17 @@ pub async fn subscribe(
         hub: hub.clone(),
         sink: sink.shared.clone(),
     };
-    hub.subscribe(&sink.shared, "sse".into(), &app.0.id, &channel, selector)
-        .await
-        .map_err(ApiError::from)?;
+    let interest = Interest::Messages;
+    hub.subscribe(
+        &sink.shared,
+        "sse".into(),
+        &app.0.id,
+        &channel,
+        interest,
+        selector,
+    )
+    .await
+    .map_err(ApiError::from)?;
     let opening = format!(
         "event: subscribed\ndata: {}\n\n",
         serde_json::json!({ "channel": channel.as_str() })

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-use crate::hub::Hub;
+use crate::hub::{Hub, Interest};
 use crate::routes::{parse_selector, Connection, LiveState};
 use crate::sink::{Outgoing, SinkReceiver, SinkShared, Transport};
 
@@ -142,7 +142,14 @@ impl Client {
                     let channel = ChannelName::parse(&channel)?;
                     let selector = parse_selector(selector.as_deref())?;
                     self.hub
-                        .subscribe(sink, tag(&id), &self.app, &channel, selector)
+                        .subscribe(
+                            sink,
+                            tag(&id),
+                            &self.app,
+                            &channel,
+                            Interest::Messages,
+                            selector,
+                        )
                         .await
                         .map_err(ApiError::from)
                 }

@@ -7,13 +7,13 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use super::{routing_key, LiveBus, LiveConfirm};
+use super::{routing_key, LiveBus, LiveConfirm, LiveFrame};
 use crate::error::QueueError;
 
 /// An in-memory [`LiveBus`].
 pub struct MemoryLiveBus {
-    sender: async_channel::Sender<Vec<u8>>,
-    receiver: async_channel::Receiver<Vec<u8>>,
+    sender: async_channel::Sender<LiveFrame>,
+    receiver: async_channel::Receiver<LiveFrame>,
     bound: Mutex<HashSet<String>>,
 }
 
@@ -40,11 +40,11 @@ impl LiveBus for MemoryLiveBus {
         &self,
         app: &str,
         channel: &ChannelName,
-        envelope: Vec<u8>,
+        frame: LiveFrame,
     ) -> Result<LiveConfirm, QueueError> {
         if self.bound().contains(&routing_key(app, channel)) {
             self.sender
-                .send(envelope)
+                .send(frame)
                 .await
                 .map_err(|_| QueueError::Unavailable)?;
         }
@@ -61,7 +61,7 @@ impl LiveBus for MemoryLiveBus {
         Ok(())
     }
 
-    fn receive(&self, _shutdown: CancellationToken) -> async_channel::Receiver<Vec<u8>> {
+    fn receive(&self, _shutdown: CancellationToken) -> async_channel::Receiver<LiveFrame> {
         self.receiver.clone()
     }
 }

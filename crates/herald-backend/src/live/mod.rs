@@ -32,7 +32,7 @@ pub trait LiveBus: Send + Sync + 'static {
         &self,
         app: &str,
         channel: &ChannelName,
-        envelope: Vec<u8>,
+        frame: LiveFrame,
     ) -> Result<LiveConfirm, QueueError>;
 
     /// Routes the channel's messages to this node from now on; returns once they are routed, so
@@ -43,7 +43,41 @@ pub trait LiveBus: Send + Sync + 'static {
     async fn unbind(&self, app: &str, channel: &ChannelName) -> Result<(), QueueError>;
 
     /// The envelopes routed to this node, until `shutdown`; call once per process.
-    fn receive(&self, shutdown: CancellationToken) -> async_channel::Receiver<Vec<u8>>;
+    fn receive(&self, shutdown: CancellationToken) -> async_channel::Receiver<LiveFrame>;
+}
+
+/// What travels on the live bus: a message occurrence (its envelope), or a command a realtime
+/// client sent to a channel. The kind rides beside the body (AMQP's `type` property), so a
+/// message's envelope crosses unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveFrame {
+    pub kind: LiveKind,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveKind {
+    Message,
+    Command,
+}
+
+impl LiveKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LiveKind::Message => "message",
+            LiveKind::Command => "command",
+        }
+    }
+
+    /// The kind an AMQP `type` names; a frame without one is a message (as every frame was
+    /// before commands existed).
+    pub fn parse(text: Option<&str>) -> Option<Self> {
+        match text {
+            None | Some("message") => Some(LiveKind::Message),
+            Some("command") => Some(LiveKind::Command),
+            Some(_) => None,
+        }
+    }
 }
 
 /// The broker's answer to one [`LiveBus::send`].

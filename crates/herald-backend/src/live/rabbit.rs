@@ -22,7 +22,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
-use super::{routing_key, LiveBus, LiveConfirm};
+use super::{routing_key, LiveBus, LiveConfirm, LiveFrame, LiveKind};
 use crate::error::QueueError;
 use crate::queue::rabbit::session::{on_each_session, Session};
 use crate::queue::rabbit::RabbitQueue;
@@ -92,7 +92,7 @@ impl LiveBus for RabbitLiveBus {
         &self,
         app: &str,
         channel: &ChannelName,
-        envelope: Vec<u8>,
+        frame: LiveFrame,
     ) -> Result<LiveConfirm, QueueError> {
         let session = self
             .sessions
@@ -104,14 +104,15 @@ impl LiveBus for RabbitLiveBus {
         let index = super::stable_hash(&key) as usize % session.publish_channels.len();
         let properties = BasicProperties::default()
             .with_delivery_mode(1)
-            .with_content_type("application/json".into());
+            .with_content_type("application/json".into())
+            .with_type(frame.kind.as_str().into());
         // Not mandatory: a channel no node subscribes to has no binding, and that is no error.
         let confirm = session.publish_channels[index]
             .basic_publish(
                 self.exchange.as_str().into(),
                 key.as_str().into(),
                 BasicPublishOptions::default(),
-                &envelope,
+                &frame.body,
                 properties,
             )
             .await
@@ -164,7 +165,7 @@ impl LiveBus for RabbitLiveBus {
         Ok(())
     }
 
-    fn receive(&self, shutdown: CancellationToken) -> async_channel::Receiver<Vec<u8>> {
+    fn receive(&self, shutdown: CancellationToken) -> async_channel::Receiver<LiveFrame> {
         let (tx, rx) = async_channel::bounded(self.settings.prefetch.max(1) as usize);
         let node = NodeConsumer {
             exchange: self.exchange.clone(),
@@ -193,7 +194,7 @@ impl NodeConsumer {
     async fn run(
         self,
         sessions: watch::Receiver<Option<Arc<Session>>>,
-        messages: async_channel::Sender<Vec<u8>>,
+        messages: async_channel::Sender<LiveFrame>,
         shutdown: CancellationToken,
     ) {
         on_each_session(
@@ -218,7 +219,7 @@ impl NodeConsumer {
     async fn consume(
         &self,
         session: &Session,
-        messages: &async_channel::Sender<Vec<u8>>,
+        messages: &async_channel::Sender<LiveFrame>,
         shutdown: &CancellationToken,
     ) -> Result<(), lapin::Error> {
         let channel = session.connection.create_channel().await?;
@@ -275,8 +276,16 @@ impl NodeConsumer {
             };
             match next {
                 Some(Ok(delivery)) => {
-                    if messages.send(delivery.data).await.is_err() {
-                        return Ok(());
+                    let kind = delivery.properties.kind().as_ref().map(|k| k.as_str());
+                    // A kind this build does not know (a newer node's) is skipped, not misread.
+                    if let Some(kind) = LiveKind::parse(kind) {
+                        let frame = LiveFrame {
+                            kind,
+                            body: delivery.data,
+                        };
+                        if messages.send(frame).await.is_err() {
+                            return Ok(());
+                        }
                     }
                     // Taken by the node: what happens next is the hub's business, not the broker's.
                     delivery.acker.ack(BasicAckOptions::default()).await?;

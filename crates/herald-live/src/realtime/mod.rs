@@ -57,6 +57,11 @@ impl RealtimeServer {
                 async move { opened }
             };
             io.ns(namespace, (async |_: SocketRef| {}).with(open));
+            // socket.io 2 clients (Engine.IO v3) are joined to the main namespace before their
+            // own; without one the server would end their session. Nothing is served there.
+            // (The JS socket.io-client 2 also puts its query in the CONNECT packet's namespace,
+            // which socketioxide 0.18 does not strip: it answers "Invalid namespace".)
+            io.ns("/", async |_: SocketRef| {});
             services.insert(id.to_string(), service);
         }
         let fallback = services.values().next()?.clone();

@@ -1,16 +1,20 @@
 //! One realtime connection: authenticated by the handshake's `apiKey`, then `SUB_ON`, `SUB_OFF`
 //! and `MET_REQ` in, `SUB_READY`, `SUB_RES` and `MET_RES` out (JS SDK wire reference §4.3-4.4).
+//! Served: `PUB_SUB_CONNECT`, `PUB_SUB_MESSAGES` (with selectors), `PUB_SUB_COMMANDS`, and the
+//! methods `PUB_SUB_COMMAND` and `SET_USER_TOKEN` (accepted; herald has no users to resolve a
+//! token to). Not yet: `PUB_SUB_USERS` (presence), answered with an error.
 //! A client that reconnects re-sends `SUB_ON` with the same ids on its new connection, and gets
 //! its subscriptions back; a repeated id on one connection is answered as ready again, not twice.
 
-use herald_core::{ApiError, ChannelName, ErrorKind};
+use herald_core::command::Command;
+use herald_core::{ApiError, ChannelName, ErrorKind, Selector};
 use herald_http::AppRegistry;
 use serde_json::Value;
 use socketioxide::extract::{Data, SocketRef};
 use std::sync::Arc;
 
 use super::frames::{self, Answer, Delivery, Failure, Ready, Request, Stop};
-use crate::hub::{Hub, SubscribeError};
+use crate::hub::{Hub, Interest, SubscribeError};
 use crate::routes::parse_selector;
 use crate::sink::{SinkReceiver, SinkShared, Transport};
 
@@ -71,10 +75,12 @@ pub fn connect(socket: SocketRef, hub: Arc<Hub>, app: String) {
             session.hub.unsubscribe(&session.sink, &stop.id).await;
         }
     });
+    let calls = session.clone();
     socket.on(
         "MET_REQ",
-        move |socket: SocketRef, Data(request): Data<Request>| async move {
-            call(&socket, request);
+        move |socket: SocketRef, Data(request): Data<Request>| {
+            let session = calls.clone();
+            async move { session.call(&socket, request).await }
         },
     );
     socket.on_disconnect(move || {
@@ -109,7 +115,21 @@ impl Session {
         let id = request.id.as_str();
         let outcome = match request.name.as_str() {
             "PUB_SUB_CONNECT" => channel(&request.options).map(|_| ()),
-            "PUB_SUB_MESSAGES" => self.messages(id, &request.options).await,
+            "PUB_SUB_MESSAGES" => {
+                let selector = frames::option(&request.options, "selector");
+                let selector = parse_selector(selector);
+                match selector {
+                    Ok(selector) => {
+                        self.listen(id, &request.options, Interest::Messages, selector)
+                            .await
+                    }
+                    Err(err) => Err(err),
+                }
+            }
+            "PUB_SUB_COMMANDS" => {
+                self.listen(id, &request.options, Interest::Commands, None)
+                    .await
+            }
             other => Err(ApiError::new(
                 ErrorKind::InvalidField,
                 format!("subscription type {other} is not supported"),
@@ -132,12 +152,24 @@ impl Session {
         }
     }
 
-    async fn messages(&self, id: &str, options: &Value) -> Result<(), ApiError> {
+    async fn listen(
+        &self,
+        id: &str,
+        options: &Value,
+        interest: Interest,
+        selector: Option<Selector>,
+    ) -> Result<(), ApiError> {
         let channel = channel(options)?;
-        let selector = parse_selector(frames::option(options, "selector"))?;
         match self
             .hub
-            .subscribe(&self.sink, id.into(), &self.app, &channel, selector)
+            .subscribe(
+                &self.sink,
+                id.into(),
+                &self.app,
+                &channel,
+                interest,
+                selector,
+            )
             .await
         {
             // The same id again on this connection: it is already live.
@@ -154,24 +186,44 @@ fn channel(options: &Value) -> Result<ChannelName, ApiError> {
     ChannelName::parse(name)
 }
 
-/// Answers a method call.
-fn call(socket: &SocketRef, request: Request) {
-    let id = request.id.as_str();
-    let _ = match request.name.as_str() {
-        // The user token identifies the connection for presence, which is not served yet.
-        "SET_USER_TOKEN" => socket.emit(
-            "MET_RES",
-            &Answer {
-                id,
-                result: Value::Null,
-            },
-        ),
-        other => {
-            let err = ApiError::new(
+impl Session {
+    /// Answers a method call.
+    async fn call(&self, socket: &SocketRef, request: Request) {
+        let id = request.id.as_str();
+        let outcome = match request.name.as_str() {
+            "PUB_SUB_COMMAND" => self.command(socket, &request.options).await,
+            // The user token identifies the connection for presence, which is not served yet.
+            "SET_USER_TOKEN" => Ok(()),
+            other => Err(ApiError::new(
                 ErrorKind::InvalidField,
                 format!("method {other} is not supported"),
-            );
-            socket.emit("MET_RES", &Failure::new(id, &err))
-        }
-    };
+            )),
+        };
+        let _ = match outcome {
+            Ok(()) => socket.emit(
+                "MET_RES",
+                &Answer {
+                    id,
+                    result: Value::Null,
+                },
+            ),
+            Err(err) => socket.emit("MET_RES", &Failure::new(id, &err)),
+        };
+    }
+
+    /// `PUB_SUB_COMMAND {channel, type, data}`: to the channel's command listeners on every node.
+    async fn command(&self, socket: &SocketRef, options: &Value) -> Result<(), ApiError> {
+        let command = Command {
+            app_id: self.app.clone(),
+            channel: channel(options)?,
+            kind: options.get("type").cloned().unwrap_or(Value::Null),
+            data: options.get("data").cloned().unwrap_or(Value::Null),
+            connection_id: socket.id.to_string(),
+            user_id: None,
+        };
+        self.hub.send_command(&command).await.map_err(|err| {
+            tracing::warn!(error = %err, "cannot send a command on the live bus");
+            ApiError::of(ErrorKind::QueueUnavailable)
+        })
+    }
 }

@@ -13,6 +13,7 @@ on_both_backends!(
     a_wrong_api_key_is_refused_at_connect,
     subscribers_receive_exactly_the_matching_messages_in_the_sdk_shape,
     an_invalid_selector_fails_the_subscription_with_its_error,
+    commands_reach_the_channels_command_listeners_and_not_its_message_listeners,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -149,4 +150,108 @@ async fn an_invalid_selector_fails_the_subscription_with_its_error(backend: Back
         failure["error"]["message"],
         "invalid selector: expected a value after '=' at position 13, found end of input"
     );
+}
+
+async fn commands_reach_the_channels_command_listeners_and_not_its_message_listeners(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let mut rt = connected(&app).await;
+    listen_to_commands(&mut rt, "cmd", "chat").await;
+    let (event, _) = rt
+        .sub_on("msg", "PUB_SUB_MESSAGES", json!({"channel": "chat"}))
+        .await;
+    assert_eq!(event, "SUB_READY");
+    let mut elsewhere = connected(&app).await;
+    listen_to_commands(&mut elsewhere, "other", "news").await;
+
+    let mut early = send_command(&mut rt, "chat", "hello", json!([1, 2])).await;
+    let (event, delivery) = next(&mut rt, &mut early).await;
+    assert_eq!(event, "SUB_RES");
+    assert_eq!(delivery["id"], "cmd", "{delivery}");
+    assert_eq!(delivery["data"]["type"], "hello");
+    assert_eq!(delivery["data"]["data"], json!([1, 2]));
+
+    // A message next reaches the message listener only; the other channel heard nothing.
+    let id = app.client.publish_ok("chat", json!({"message": "m"})).await;
+    let (_, delivery) = rt.next_event(WAIT).await;
+    assert_eq!(delivery["id"], "msg");
+    assert_eq!(delivery["data"]["messageId"], id);
+    let mut early = send_command(&mut elsewhere, "news", "ping", json!(null)).await;
+    let (_, delivery) = next(&mut elsewhere, &mut early).await;
+    assert_eq!(
+        delivery["data"]["type"], "ping",
+        "its first delivery is its own channel's"
+    );
+}
+
+/// Subscribes `rt` to the channel's commands.
+async fn listen_to_commands(rt: &mut RtClient, id: &str, channel: &str) {
+    let (event, ready) = rt
+        .sub_on(id, "PUB_SUB_COMMANDS", json!({"channel": channel}))
+        .await;
+    assert_eq!((event.as_str(), ready), ("SUB_READY", json!({"id": id})));
+}
+
+/// Sends a command from `rt` and checks the method's answer; the events that came before the
+/// answer (its own command, when it listens: the answer waits for the broker, the delivery may
+/// not), for the caller to read first.
+async fn send_command(
+    rt: &mut RtClient,
+    channel: &str,
+    kind: &str,
+    data: Value,
+) -> Vec<(String, Value)> {
+    rt.emit(
+        "MET_REQ",
+        json!({"id": "m1", "name": "PUB_SUB_COMMAND", "options": {"channel": channel, "type": kind, "data": data}}),
+    )
+    .await;
+    let mut before = Vec::new();
+    loop {
+        let (event, payload) = rt.next_event(WAIT).await;
+        if event == "MET_RES" {
+            assert_eq!(payload, json!({"id": "m1", "result": null}));
+            return before;
+        }
+        before.push((event, payload));
+    }
+}
+
+/// The next event, taking those already read first.
+async fn next(rt: &mut RtClient, early: &mut Vec<(String, Value)>) -> (String, Value) {
+    if early.is_empty() {
+        rt.next_event(WAIT).await
+    } else {
+        early.remove(0)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_reach_the_channels_listeners_on_every_dispatcher_node() {
+    let prefix = crate::support::fresh_prefix();
+    let config = crate::support::test_config(Backend::Real, &prefix);
+    let first = TestApp::spawn_with(herald::Role::Dispatcher, config.clone()).await;
+    let second = TestApp::spawn_with(herald::Role::Dispatcher, config).await;
+    let mut listener = connected(&first).await;
+    let mut sender = connected(&second).await;
+    listen_to_commands(&mut listener, "cmd", "chat").await;
+    listen_to_commands(&mut sender, "own", "chat").await;
+
+    let mut early = send_command(&mut sender, "chat", "typing", json!({"on": true})).await;
+    for (rt, early) in [(&mut listener, &mut Vec::new()), (&mut sender, &mut early)] {
+        let (event, delivery) = next(rt, early).await;
+        assert_eq!(event, "SUB_RES");
+        let data = &delivery["data"];
+        assert_eq!(data["type"], "typing");
+        assert_eq!(data["data"], json!({"on": true}));
+        let connection = data["connectionId"]
+            .as_str()
+            .expect("the sender's connection id");
+        assert!(!connection.is_empty());
+        assert_eq!(
+            data["userInfo"],
+            json!({"connectionId": connection, "userId": null})
+        );
+    }
 }

@@ -8,21 +8,23 @@
 //! memory is bounded by its buffer. The node's binding on the live bus follows its subscriptions:
 //! bound with the first subscription of a channel, unbound with the last.
 
-use herald_backend::live::{routing_key, LiveBus};
+use herald_backend::live::{routing_key, LiveBus, LiveFrame, LiveKind};
 use herald_backend::QueueError;
-use herald_core::delivered::{PolledMessage, RealtimeMessage};
-use herald_core::{ChannelName, Envelope, ErrorKind, Selector};
-use prometheus::IntCounter;
+use herald_core::command::Command;
+use herald_core::{ChannelName, Selector};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
 
 use crate::metrics::LiveMetrics;
 use crate::recent::Recent;
-use crate::sink::{Outgoing, Rendered, SinkReceiver, SinkShared, Transport};
+use crate::sink::{Outgoing, SinkReceiver, SinkShared, Transport};
+
+mod fanout;
+
+use fanout::Counters;
 
 type ChannelKey = (String, ChannelName);
 
@@ -53,7 +55,17 @@ struct SinkEntry {
     subscriptions: Vec<(ChannelKey, Arc<str>)>,
 }
 
+/// What a subscription receives of its channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interest {
+    /// Published messages (every transport).
+    Messages,
+    /// Commands realtime clients send to the channel.
+    Commands,
+}
+
 struct Subscription {
+    interest: Interest,
     sink: u64,
     transport: Transport,
     tag: Arc<str>,
@@ -64,33 +76,6 @@ struct Subscription {
 struct State {
     sinks: HashMap<u64, SinkEntry>,
     channels: HashMap<ChannelKey, Vec<Subscription>>,
-}
-
-const TRANSPORTS: [Transport; 3] = [Transport::Sse, Transport::WebSocket, Transport::Realtime];
-
-/// Pre-resolved delivery counters, per transport: delivered, filtered, dropped.
-struct Counters([[IntCounter; 3]; 3]);
-
-impl Counters {
-    fn new(metrics: &LiveMetrics) -> Self {
-        let of = |transport: Transport| {
-            ["delivered", "filtered", "dropped_slow"].map(|outcome| {
-                metrics
-                    .deliveries
-                    .with_label_values(&[transport.as_str(), outcome])
-            })
-        };
-        Self(TRANSPORTS.map(of))
-    }
-
-    fn add(&self, transport: Transport, counts: [u64; 3]) {
-        let row = &self.0[transport as usize];
-        for (counter, n) in row.iter().zip(counts) {
-            if n > 0 {
-                counter.inc_by(n);
-            }
-        }
-    }
 }
 
 /// The live subscriptions of this node.
@@ -152,6 +137,7 @@ impl Hub {
         tag: Arc<str>,
         app: &str,
         channel: &ChannelName,
+        interest: Interest,
         selector: Option<Selector>,
     ) -> Result<(), SubscribeError> {
         {
@@ -173,6 +159,7 @@ impl Hub {
                         .entry(key.clone())
                         .or_default()
                         .push(Subscription {
+                            interest,
                             sink: sink.id,
                             transport: sink.transport,
                             tag,
@@ -189,6 +176,20 @@ impl Hub {
             return Err(SubscribeError::Closed);
         }
         Ok(())
+    }
+
+    /// Sends a command to the channel's command subscriptions on every node; returns once the
+    /// broker has it.
+    pub async fn send_command(&self, command: &Command) -> Result<(), QueueError> {
+        let frame = LiveFrame {
+            kind: LiveKind::Command,
+            body: command.encode(),
+        };
+        let confirm = self
+            .bus
+            .send(&command.app_id, &command.channel, frame)
+            .await?;
+        confirm.await
     }
 
     /// Ends one subscription of a connection; false when it has none under `tag`.
@@ -259,143 +260,6 @@ impl Hub {
                 }
             }
         }
-    }
-
-    /// Offers one message from the live bus to the node's subscriptions of its channel.
-    pub fn publish(self: &Arc<Self>, body: &[u8]) {
-        let envelope = match Envelope::decode(body) {
-            Ok(envelope) => envelope,
-            Err(err) => {
-                tracing::warn!(error = %err, "undecodable envelope on the live bus, dropped");
-                return;
-            }
-        };
-        let now = Instant::now();
-        let first = self
-            .recent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .first_time(envelope.occurrence_id(), now);
-        if !first {
-            self.metrics.duplicates.inc();
-            return;
-        }
-        let published_at = herald_runtime::clock::now_ms();
-        self.metrics
-            .end_to_end_seconds
-            .observe((published_at - due_ms(&envelope)).max(0) as f64 / 1000.0);
-        let slow = self.offer(&envelope, published_at);
-        for id in slow {
-            let hub = self.clone();
-            tokio::spawn(async move {
-                let keys = hub.remove_sink(id);
-                hub.release(keys).await;
-            });
-        }
-    }
-
-    /// Hands the message to every matching subscription; the connections found too slow.
-    fn offer(&self, envelope: &Envelope, published_at: i64) -> Vec<u64> {
-        let state = self.state();
-        let key = (envelope.app_id.clone(), envelope.channel.clone());
-        let Some(subscriptions) = state.channels.get(&key) else {
-            return Vec::new();
-        };
-        let realtime = subscriptions
-            .iter()
-            .any(|s| s.transport == Transport::Realtime);
-        let rendered = &Arc::new(render(envelope, published_at, realtime));
-        let selected = self.select(subscriptions, envelope);
-        let mut slow = Vec::new();
-        let mut counts = [[0u64; 3]; 3];
-        for (subscription, selected) in subscriptions.iter().zip(selected) {
-            let outcome = &mut counts[subscription.transport as usize];
-            if !selected {
-                outcome[1] += 1;
-                continue;
-            }
-            let Some(sink) = state.sinks.get(&subscription.sink) else {
-                continue;
-            };
-            let outgoing = Outgoing {
-                tag: subscription.tag.clone(),
-                message: rendered.clone(),
-            };
-            match sink.sender.try_send(outgoing) {
-                Ok(()) => outcome[0] += 1,
-                Err(TrySendError::Full(_)) => {
-                    outcome[2] += 1;
-                    if !slow.contains(&subscription.sink) {
-                        sink.shared.cut_off(format!(
-                            "{}: {} messages waited unread",
-                            ErrorKind::SubscriberTooSlow.summary(),
-                            self.settings.buffer
-                        ));
-                        self.metrics
-                            .slow_disconnects
-                            .with_label_values(&[subscription.transport.as_str()])
-                            .inc();
-                        slow.push(subscription.sink);
-                    }
-                }
-                Err(TrySendError::Closed(_)) => {}
-            }
-        }
-        for transport in TRANSPORTS {
-            self.counters.add(transport, counts[transport as usize]);
-        }
-        slow
-    }
-}
-
-impl Hub {
-    /// Which subscriptions the message's headers satisfy, timing the selectors alone (the metric
-    /// is the mean of one evaluation over this message's selectors).
-    fn select(&self, subscriptions: &[Subscription], envelope: &Envelope) -> Vec<bool> {
-        let started = Instant::now();
-        let mut evaluated = 0u32;
-        let selected = subscriptions
-            .iter()
-            .map(|subscription| match &subscription.selector {
-                Some(selector) => {
-                    evaluated += 1;
-                    selector.matches(&envelope.headers)
-                }
-                None => true,
-            })
-            .collect();
-        if evaluated > 0 {
-            let each = started.elapsed().as_secs_f64() / f64::from(evaluated);
-            self.metrics.selector_seconds.observe(each);
-        }
-        selected
-    }
-}
-
-/// The message in the shapes this node's subscribers of its channel read.
-fn render(envelope: &Envelope, published_at: i64, realtime: bool) -> Rendered {
-    Rendered {
-        message_id: envelope.message_id.to_string(),
-        json: PolledMessage::new(envelope, published_at).to_json(),
-        realtime: realtime
-            .then(|| {
-                let json = RealtimeMessage::new(envelope, published_at).to_json();
-                // Serialized by serde_json just now: always valid JSON.
-                serde_json::value::RawValue::from_string(json).ok()
-            })
-            .flatten(),
-    }
-}
-
-/// When the message was due to subscribers: its publication, or its occurrence's due time.
-fn due_ms(envelope: &Envelope) -> i64 {
-    let schedule = &envelope.schedule;
-    if schedule.publish_at > 0 {
-        let every_ms = schedule.repeat_every.saturating_mul(1000) as i64;
-        let due = schedule.publish_at + every_ms.saturating_mul(envelope.occurrence as i64);
-        due.max(envelope.accepted_at)
-    } else {
-        envelope.accepted_at
     }
 }
 

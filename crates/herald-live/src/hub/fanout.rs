@@ -1,0 +1,229 @@
+//! The fan-out of one node: what the live bus brings is offered to the node's subscriptions of
+//! its channel. A message is rendered once, in the shapes its subscribers read; each selector is
+//! evaluated against the typed headers; the rendered message goes into each matching
+//! connection's buffer without waiting, and a connection whose buffer is full is cut off.
+
+use herald_backend::live::{LiveFrame, LiveKind};
+use herald_core::command::Command;
+use herald_core::delivered::{PolledMessage, RealtimeMessage};
+use herald_core::headers::Headers;
+use herald_core::{Envelope, ErrorKind};
+use prometheus::IntCounter;
+use serde_json::value::RawValue;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::mpsc::error::TrySendError;
+
+use super::{ChannelKey, Hub, Interest, Subscription};
+use crate::metrics::LiveMetrics;
+use crate::sink::{Outgoing, Rendered, Transport};
+
+const TRANSPORTS: [Transport; 3] = [Transport::Sse, Transport::WebSocket, Transport::Realtime];
+
+/// Pre-resolved delivery counters, per transport: delivered, filtered, dropped.
+pub(super) struct Counters([[IntCounter; 3]; 3]);
+
+impl Counters {
+    pub(super) fn new(metrics: &LiveMetrics) -> Self {
+        let of = |transport: Transport| {
+            ["delivered", "filtered", "dropped_slow"].map(|outcome| {
+                metrics
+                    .deliveries
+                    .with_label_values(&[transport.as_str(), outcome])
+            })
+        };
+        Self(TRANSPORTS.map(of))
+    }
+
+    fn add(&self, transport: Transport, counts: [u64; 3]) {
+        let row = &self.0[transport as usize];
+        for (counter, n) in row.iter().zip(counts) {
+            if n > 0 {
+                counter.inc_by(n);
+            }
+        }
+    }
+}
+
+impl Hub {
+    /// Offers what the live bus brought to the node's subscriptions of its channel.
+    pub fn publish(self: &Arc<Self>, frame: &LiveFrame) {
+        let slow = match frame.kind {
+            LiveKind::Message => self.publish_message(&frame.body),
+            LiveKind::Command => self.publish_command(&frame.body),
+        };
+        for id in slow {
+            let hub = self.clone();
+            tokio::spawn(async move {
+                let keys = hub.remove_sink(id);
+                hub.release(keys).await;
+            });
+        }
+    }
+
+    /// A message occurrence, to the subscriptions to the channel's messages that select it.
+    fn publish_message(&self, body: &[u8]) -> Vec<u64> {
+        let envelope = match Envelope::decode(body) {
+            Ok(envelope) => envelope,
+            Err(err) => {
+                tracing::warn!(error = %err, "undecodable envelope on the live bus, dropped");
+                return Vec::new();
+            }
+        };
+        let now = Instant::now();
+        let first = self
+            .recent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .first_time(envelope.occurrence_id(), now);
+        if !first {
+            self.metrics.duplicates.inc();
+            return Vec::new();
+        }
+        let published_at = herald_runtime::clock::now_ms();
+        self.metrics
+            .end_to_end_seconds
+            .observe((published_at - due_ms(&envelope)).max(0) as f64 / 1000.0);
+        let key = (envelope.app_id.clone(), envelope.channel.clone());
+        self.offer(
+            &key,
+            Interest::Messages,
+            Some(&envelope.headers),
+            |realtime| render(&envelope, published_at, realtime),
+        )
+    }
+
+    /// A command, to every subscription to the channel's commands.
+    fn publish_command(&self, body: &[u8]) -> Vec<u64> {
+        let command = match Command::decode(body) {
+            Ok(command) => command,
+            Err(err) => {
+                tracing::warn!(error = %err, "undecodable command on the live bus, dropped");
+                return Vec::new();
+            }
+        };
+        let key = (command.app_id.clone(), command.channel.clone());
+        self.offer(&key, Interest::Commands, None, |_| {
+            let json = command.delivered_json();
+            Rendered {
+                message_id: String::new(),
+                realtime: RawValue::from_string(json.clone()).ok(),
+                json,
+            }
+        })
+    }
+
+    /// Hands what `render` makes (once, if anyone wants it) to every subscription of the channel
+    /// with this interest whose selector the headers satisfy; the connections found too slow.
+    fn offer(
+        &self,
+        key: &ChannelKey,
+        interest: Interest,
+        headers: Option<&Headers>,
+        render: impl FnOnce(bool) -> Rendered,
+    ) -> Vec<u64> {
+        let state = self.state();
+        let Some(subscriptions) = state.channels.get(key) else {
+            return Vec::new();
+        };
+        let realtime = subscriptions
+            .iter()
+            .any(|s| s.interest == interest && s.transport == Transport::Realtime);
+        let rendered = &Arc::new(render(realtime));
+        let selected = self.select(subscriptions, headers);
+        let mut slow = Vec::new();
+        let mut counts = [[0u64; 3]; 3];
+        for (subscription, selected) in subscriptions.iter().zip(selected) {
+            if subscription.interest != interest {
+                continue;
+            }
+            let outcome = &mut counts[subscription.transport as usize];
+            if !selected {
+                outcome[1] += 1;
+                continue;
+            }
+            let Some(sink) = state.sinks.get(&subscription.sink) else {
+                continue;
+            };
+            let outgoing = Outgoing {
+                tag: subscription.tag.clone(),
+                message: rendered.clone(),
+            };
+            match sink.sender.try_send(outgoing) {
+                Ok(()) => outcome[0] += 1,
+                Err(TrySendError::Full(_)) => {
+                    outcome[2] += 1;
+                    if !slow.contains(&subscription.sink) {
+                        sink.shared.cut_off(format!(
+                            "{}: {} messages waited unread",
+                            ErrorKind::SubscriberTooSlow.summary(),
+                            self.settings.buffer
+                        ));
+                        self.metrics
+                            .slow_disconnects
+                            .with_label_values(&[subscription.transport.as_str()])
+                            .inc();
+                        slow.push(subscription.sink);
+                    }
+                }
+                Err(TrySendError::Closed(_)) => {}
+            }
+        }
+        for transport in TRANSPORTS {
+            self.counters.add(transport, counts[transport as usize]);
+        }
+        slow
+    }
+}
+
+impl Hub {
+    /// Which subscriptions the message's headers satisfy, timing the selectors alone (the metric
+    /// is the mean of one evaluation over this message's selectors).
+    fn select(&self, subscriptions: &[Subscription], headers: Option<&Headers>) -> Vec<bool> {
+        let started = Instant::now();
+        let mut evaluated = 0u32;
+        let selected = subscriptions
+            .iter()
+            .map(|subscription| match (&subscription.selector, headers) {
+                (Some(selector), Some(headers)) => {
+                    evaluated += 1;
+                    selector.matches(headers)
+                }
+                (Some(_), None) => false,
+                (None, _) => true,
+            })
+            .collect();
+        if evaluated > 0 {
+            let each = started.elapsed().as_secs_f64() / f64::from(evaluated);
+            self.metrics.selector_seconds.observe(each);
+        }
+        selected
+    }
+}
+
+/// The message in the shapes this node's subscribers of its channel read.
+fn render(envelope: &Envelope, published_at: i64, realtime: bool) -> Rendered {
+    Rendered {
+        message_id: envelope.message_id.to_string(),
+        json: PolledMessage::new(envelope, published_at).to_json(),
+        realtime: realtime
+            .then(|| {
+                let json = RealtimeMessage::new(envelope, published_at).to_json();
+                // Serialized by serde_json just now: always valid JSON.
+                serde_json::value::RawValue::from_string(json).ok()
+            })
+            .flatten(),
+    }
+}
+
+/// When the message was due to subscribers: its publication, or its occurrence's due time.
+fn due_ms(envelope: &Envelope) -> i64 {
+    let schedule = &envelope.schedule;
+    if schedule.publish_at > 0 {
+        let every_ms = schedule.repeat_every.saturating_mul(1000) as i64;
+        let due = schedule.publish_at + every_ms.saturating_mul(envelope.occurrence as i64);
+        due.max(envelope.accepted_at)
+    } else {
+        envelope.accepted_at
+    }
+}
