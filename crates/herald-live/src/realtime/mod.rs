@@ -91,7 +91,9 @@ impl RealtimeServer {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => stream,
                     Err(err) => {
+                        // Out of file descriptors, say: back off rather than spin on the error.
                         tracing::warn!(error = %err, "realtime accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                         continue;
                     }
                 },

@@ -110,8 +110,22 @@ async fn forward(socket: SocketRef, mut receiver: SinkReceiver) {
     }
 }
 
+/// Waits until socketioxide has marked the socket connected. It sends the CONNECT acknowledgement
+/// first and marks the socket a moment later, and it drops what is emitted in between: an event
+/// the client sends as soon as it is acknowledged (the SDKs do) would lose its answer. The wait
+/// is a few task switches, bounded so that a socket closed meanwhile does not hold it.
+async fn until_connected(socket: &SocketRef) {
+    for _ in 0..10_000 {
+        if socket.connected() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
 impl Session {
     async fn subscribe(&self, socket: &SocketRef, request: Request) {
+        until_connected(socket).await;
         let id = request.id.as_str();
         let outcome = match request.name.as_str() {
             "PUB_SUB_CONNECT" => channel(&request.options).map(|_| ()),
@@ -189,6 +203,7 @@ fn channel(options: &Value) -> Result<ChannelName, ApiError> {
 impl Session {
     /// Answers a method call.
     async fn call(&self, socket: &SocketRef, request: Request) {
+        until_connected(socket).await;
         let id = request.id.as_str();
         let outcome = match request.name.as_str() {
             "PUB_SUB_COMMAND" => self.command(socket, &request.options).await,
