@@ -1,10 +1,11 @@
-//! herald's live transports, served by the dispatcher role: Server-Sent Events ([`sse`]) and
-//! WebSocket ([`ws`]).
+//! herald's live transports, served by the dispatcher role: Server-Sent Events ([`sse`]),
+//! WebSocket ([`ws`]), and the Backendless realtime protocol over socket.io ([`realtime`]), which
+//! the official SDKs speak.
 //!
 //! Each dispatcher node runs one [`hub::Hub`]: the live subscriptions of its connections, by
 //! channel. [`node::run`] feeds it what the live bus (`herald_backend::live`) routes to the node:
 //! every message of every channel the node has subscribers of, once, whichever ingest and
-//! dispatcher handled it. The hub renders each message once and hands it to each matching
+//! dispatcher handled it, and the commands realtime clients send to those channels. The hub renders each message once and hands it to each matching
 //! subscription's bounded buffer ([`sink`]); the transports drain the buffers onto their
 //! connections.
 

@@ -1,12 +1,8 @@
-//! The hub of one node: the live subscriptions its connections hold, by channel, and the fan-out
-//! of each message the live bus brings to them.
-//!
-//! A message is decoded and rendered once per node, then offered to each subscription of its
-//! channel: its selector is evaluated against the typed headers, and the rendered message goes
-//! into the connection's bounded buffer without waiting. A connection whose buffer is full is cut
-//! off with a reason (the policy for slow subscribers): it never holds up the others, and its
-//! memory is bounded by its buffer. The node's binding on the live bus follows its subscriptions:
-//! bound with the first subscription of a channel, unbound with the last.
+//! The hub of one node: the live subscriptions its connections hold, by channel and interest
+//! (messages, or commands), and the node's bindings on the live bus, which follow them: bound with
+//! the first subscription of a channel, unbound with the last. The `fanout` module offers what the bus
+//! brings to the subscriptions; a connection whose buffer is full is cut off with a reason (the
+//! policy for slow subscribers), so it never holds up the others and its memory stays bounded.
 
 use herald_backend::live::{routing_key, LiveBus, LiveFrame, LiveKind};
 use herald_backend::QueueError;

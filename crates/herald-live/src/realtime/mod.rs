@@ -4,7 +4,7 @@
 //! its own listener, `realtime.listen`, whose URL `GET .../info` hands out as `rtURL`.
 //!
 //! Each app is served at the HTTP path `/<app-id>/` as the namespace `/<app-id>`; the handshake
-//! query carries the app's API key. [`session`] speaks the Backendless events on a connection;
+//! query carries the app's API key. The `session` module speaks the Backendless events on a connection;
 //! deliveries come from the node's hub like every live transport's.
 //!
 //! socketioxide is a tower service, not an actix one, hence the second listener: a small hyper
