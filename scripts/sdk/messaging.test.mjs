@@ -382,6 +382,48 @@ for (const mode of MODES) {
       }
     })
 
+    test('realtime: a listener survives a forced reconnect, without duplicates', async () => {
+      const name = channelName(mode)
+      const channel = await joinChannel(app, name)
+      try {
+        const got = recorder()
+        channel.addMessageListener(got.callback, got.onError)
+        await listenersReady(channel, 1)
+        const before = await app.Messaging.publish(name, 'before')
+        await waitFor(() => got.received.length >= 1, DELIVERY_MS, 'the message before the reconnect')
+
+        // Drop the connection under the SDK, as a network failure would: it builds a new session
+        // and re-sends SUB_ON for its subscriptions, with the same ids.
+        let reconnected = false
+        const onConnect = () => { reconnected = true }
+        app.RT.addConnectEventListener(onConnect)
+        const rtSocket = await app.RT.session.getSocket()
+        rtSocket.ioSocket.io.engine.close()
+        await waitFor(() => reconnected, RT_CONNECT_MS, 'the SDK reconnecting')
+        app.RT.removeConnectEventListener(onConnect)
+
+        // The re-sent SUB_ON has no answer the SDK exposes, and live messages published before
+        // the server has it are not kept: publish until one arrives.
+        const sent = [before.messageId]
+        await waitFor(async () => {
+          if (got.received.length > 1) return true
+          sent.push((await app.Messaging.publish(name, `after ${sent.length}`)).messageId)
+          return false
+        }, RT_CONNECT_MS, 'a message after the reconnect')
+        const after = (await app.Messaging.publish(name, 'last')).messageId
+        sent.push(after)
+        await waitFor(() => got.received.some(r => r.message.messageId === after), DELIVERY_MS,
+          'the last message')
+        assert.deepEqual(got.errors, [])
+        const ids = got.received.map(r => r.message.messageId)
+        assert.equal(new Set(ids).size, ids.length, `no message twice: ${ids}`)
+        assert.ok(ids.every(id => sent.includes(id)))
+      } finally {
+        channel.removeAllListeners()
+        channel.leave()
+      }
+    })
+
     test('realtime: a delayed message arrives at its publishAt, not before', async () => {
       const name = channelName(mode)
       const channel = await joinChannel(app, name)
