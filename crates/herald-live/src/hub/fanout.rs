@@ -134,7 +134,7 @@ impl Hub {
         let mut slow = Vec::new();
         let mut counts = [[0u64; 3]; 3];
         for (subscription, selected) in subscriptions.iter().zip(selected) {
-            if subscription.interest != interest {
+            if subscription.interest != interest || subscription.paused {
                 continue;
             }
             let outcome = &mut counts[subscription.transport as usize];

@@ -62,6 +62,8 @@ pub enum Interest {
 
 struct Subscription {
     interest: Interest,
+    /// The connection left the channel (`leave()`): nothing is delivered until it joins again.
+    paused: bool,
     sink: u64,
     transport: Transport,
     tag: Arc<str>,
@@ -156,6 +158,7 @@ impl Hub {
                         .or_default()
                         .push(Subscription {
                             interest,
+                            paused: false,
                             sink: sink.id,
                             transport: sink.transport,
                             tag,
@@ -172,6 +175,18 @@ impl Hub {
             return Err(SubscribeError::Closed);
         }
         Ok(())
+    }
+
+    /// Pauses (or resumes) every subscription of a connection to a channel: a realtime client
+    /// that leaves a channel keeps its listeners, which receive again when it joins.
+    pub fn set_paused(&self, sink: &SinkShared, app: &str, channel: &ChannelName, paused: bool) {
+        let mut state = self.state();
+        let key = (app.to_string(), channel.clone());
+        if let Some(subscriptions) = state.channels.get_mut(&key) {
+            for subscription in subscriptions.iter_mut().filter(|s| s.sink == sink.id) {
+                subscription.paused = paused;
+            }
+        }
     }
 
     /// Sends a command to the channel's command subscriptions on every node; returns once the

@@ -2,7 +2,10 @@
 //! and `MET_REQ` in, `SUB_READY`, `SUB_RES` and `MET_RES` out (JS SDK wire reference §4.3-4.4).
 //! Served: `PUB_SUB_CONNECT`, `PUB_SUB_MESSAGES` (with selectors), `PUB_SUB_COMMANDS`, and the
 //! methods `PUB_SUB_COMMAND` and `SET_USER_TOKEN` (accepted; herald has no users to resolve a
-//! token to). Not yet: `PUB_SUB_USERS` (presence), answered with an error.
+//! token to). `SUB_OFF` of a `PUB_SUB_CONNECT` (the SDKs' `leave()`) pauses the connection's
+//! listeners of the channel until it joins again (`join()` re-sends only the `PUB_SUB_CONNECT`).
+//! Events are handled in the order the client sent them. Not yet: `PUB_SUB_USERS` (presence),
+//! answered with an error.
 //! A client that reconnects re-sends `SUB_ON` with the same ids on its new connection, and gets
 //! its subscriptions back; a repeated id on one connection is answered as ready again, not twice.
 
@@ -11,7 +14,10 @@ use herald_core::{ApiError, ChannelName, ErrorKind, Selector};
 use herald_http::AppRegistry;
 use serde_json::Value;
 use socketioxide::extract::{Data, SocketRef};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::frames::{self, Answer, Delivery, Failure, Ready, Request, Stop};
 use crate::hub::{Hub, Interest, SubscribeError};
@@ -49,6 +55,16 @@ struct Session {
     hub: Arc<Hub>,
     sink: Arc<SinkShared>,
     app: String,
+    /// The connection's `PUB_SUB_CONNECT` subscriptions (`join`), by id.
+    joined: Mutex<HashMap<String, ChannelName>>,
+}
+
+/// A client event, handled in the order the client sent it (socketioxide runs each handler in a
+/// task of its own, which would let a `SUB_OFF` overtake the `SUB_ON` before it).
+enum Event {
+    On(Request),
+    Off(Stop),
+    Call(Request),
 }
 
 /// Sets up a connection that passed [`authenticate`].
@@ -58,32 +74,29 @@ pub fn connect(socket: SocketRef, hub: Arc<Hub>, app: String) {
         hub,
         sink: receiver.shared.clone(),
         app,
+        joined: Mutex::default(),
     });
     tokio::spawn(forward(socket.clone(), receiver));
-    let on = session.clone();
-    socket.on(
-        "SUB_ON",
-        move |socket: SocketRef, Data(request): Data<Request>| {
-            let session = on.clone();
-            async move { session.subscribe(&socket, request).await }
-        },
-    );
-    let off = session.clone();
-    socket.on("SUB_OFF", move |Data(stop): Data<Stop>| {
-        let session = off.clone();
-        async move {
-            session.hub.unsubscribe(&session.sink, &stop.id).await;
-        }
+    let (events, queue) = mpsc::unbounded_channel();
+    let closed = CancellationToken::new();
+    tokio::spawn(session.clone().run(socket.clone(), queue, closed.clone()));
+    // The handlers only queue: they are called in the order the packets came.
+    let queue_on = events.clone();
+    socket.on("SUB_ON", move |Data(request): Data<Request>| {
+        let _ = queue_on.send(Event::On(request));
+        std::future::ready(())
     });
-    let calls = session.clone();
-    socket.on(
-        "MET_REQ",
-        move |socket: SocketRef, Data(request): Data<Request>| {
-            let session = calls.clone();
-            async move { session.call(&socket, request).await }
-        },
-    );
+    let queue_off = events.clone();
+    socket.on("SUB_OFF", move |Data(stop): Data<Stop>| {
+        let _ = queue_off.send(Event::Off(stop));
+        std::future::ready(())
+    });
+    socket.on("MET_REQ", move |Data(request): Data<Request>| {
+        let _ = events.send(Event::Call(request));
+        std::future::ready(())
+    });
     socket.on_disconnect(move || {
+        closed.cancel();
         let session = session.clone();
         async move { session.hub.disconnect(&session.sink).await }
     });
@@ -124,11 +137,51 @@ async fn until_connected(socket: &SocketRef) {
 }
 
 impl Session {
+    /// Handles the connection's events one after the other, until it closes.
+    async fn run(
+        self: Arc<Self>,
+        socket: SocketRef,
+        mut queue: mpsc::UnboundedReceiver<Event>,
+        closed: CancellationToken,
+    ) {
+        until_connected(&socket).await;
+        loop {
+            let event = tokio::select! {
+                _ = closed.cancelled() => return,
+                event = queue.recv() => match event {
+                    Some(event) => event,
+                    None => return,
+                },
+            };
+            match event {
+                Event::On(request) => self.subscribe(&socket, request).await,
+                Event::Off(stop) => self.stop(&stop.id).await,
+                Event::Call(request) => self.call(&socket, request).await,
+            }
+        }
+    }
+
+    /// `SUB_OFF`: ends a listener, or, for a `PUB_SUB_CONNECT` subscription (`leave`), pauses the
+    /// connection's listeners of the channel until it joins again.
+    async fn stop(&self, id: &str) {
+        let left = {
+            let mut joined = self.joined.lock().unwrap_or_else(|e| e.into_inner());
+            joined
+                .remove(id)
+                .filter(|channel| !joined.values().any(|c| c == channel))
+        };
+        match left {
+            Some(channel) => self.hub.set_paused(&self.sink, &self.app, &channel, true),
+            None => {
+                self.hub.unsubscribe(&self.sink, id).await;
+            }
+        }
+    }
+
     async fn subscribe(&self, socket: &SocketRef, request: Request) {
-        until_connected(socket).await;
         let id = request.id.as_str();
         let outcome = match request.name.as_str() {
-            "PUB_SUB_CONNECT" => channel(&request.options).map(|_| ()),
+            "PUB_SUB_CONNECT" => channel(&request.options).map(|channel| self.join(id, channel)),
             "PUB_SUB_MESSAGES" => {
                 let selector = frames::option(&request.options, "selector");
                 let selector = parse_selector(selector);
@@ -164,6 +217,15 @@ impl Session {
                 let _ = socket.emit("SUB_RES", &Failure::new(id, &err));
             }
         }
+    }
+
+    /// `PUB_SUB_CONNECT` (`subscribe`, `join`): the connection's listeners of the channel receive.
+    fn join(&self, id: &str, channel: ChannelName) {
+        self.hub.set_paused(&self.sink, &self.app, &channel, false);
+        self.joined
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_string(), channel);
     }
 
     async fn listen(
@@ -203,7 +265,6 @@ fn channel(options: &Value) -> Result<ChannelName, ApiError> {
 impl Session {
     /// Answers a method call.
     async fn call(&self, socket: &SocketRef, request: Request) {
-        until_connected(socket).await;
         let id = request.id.as_str();
         let outcome = match request.name.as_str() {
             "PUB_SUB_COMMAND" => self.command(socket, &request.options).await,

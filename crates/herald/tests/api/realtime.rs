@@ -14,6 +14,7 @@ on_both_backends!(
     subscribers_receive_exactly_the_matching_messages_in_the_sdk_shape,
     an_invalid_selector_fails_the_subscription_with_its_error,
     commands_reach_the_channels_command_listeners_and_not_its_message_listeners,
+    a_connection_that_leaves_a_channel_hears_nothing_until_it_joins_again,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -183,6 +184,63 @@ async fn commands_reach_the_channels_command_listeners_and_not_its_message_liste
         delivery["data"]["type"], "ping",
         "its first delivery is its own channel's"
     );
+}
+
+async fn a_connection_that_leaves_a_channel_hears_nothing_until_it_joins_again(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut leaver = connected(&app).await;
+    let (event, _) = leaver
+        .sub_on("join", "PUB_SUB_CONNECT", json!({"channel": "news"}))
+        .await;
+    assert_eq!(event, "SUB_READY");
+    assert_eq!(leaver.next_event(WAIT).await.0, "SUB_RES", "connected");
+    let (event, _) = leaver
+        .sub_on("msgs", "PUB_SUB_MESSAGES", json!({"channel": "news"}))
+        .await;
+    assert_eq!(event, "SUB_READY");
+    // A second connection sees every message: once it has one, the leaver was offered it too.
+    let mut witness = connected(&app).await;
+    let (event, _) = witness
+        .sub_on("w", "PUB_SUB_MESSAGES", json!({"channel": "news"}))
+        .await;
+    assert_eq!(event, "SUB_READY");
+
+    // leave(): SUB_OFF of the join. Events are handled in order, so once the next call is
+    // answered the leave has taken effect.
+    leaver.emit("SUB_OFF", json!({"id": "join"})).await;
+    leaver
+        .emit(
+            "MET_REQ",
+            json!({"id": "t", "name": "SET_USER_TOKEN", "options": {"userToken": "x"}}),
+        )
+        .await;
+    assert_eq!(
+        leaver.next_event(WAIT).await,
+        ("MET_RES".to_string(), json!({"id": "t", "result": null}))
+    );
+    let while_left = app
+        .client
+        .publish_ok("news", json!({"message": "while left"}))
+        .await;
+    assert_eq!(
+        witness.next_event(WAIT).await.1["data"]["messageId"],
+        while_left
+    );
+
+    // join() again: the same listener receives again, and never got what came while it was away.
+    let (event, _) = leaver
+        .sub_on("rejoin", "PUB_SUB_CONNECT", json!({"channel": "news"}))
+        .await;
+    assert_eq!(event, "SUB_READY");
+    assert_eq!(leaver.next_event(WAIT).await.0, "SUB_RES", "connected");
+    let after = app
+        .client
+        .publish_ok("news", json!({"message": "after"}))
+        .await;
+    let (event, delivery) = leaver.next_event(WAIT).await;
+    assert_eq!(event, "SUB_RES");
+    assert_eq!(delivery["id"], "msgs");
+    assert_eq!(delivery["data"]["messageId"], after);
 }
 
 /// Subscribes `rt` to the channel's commands.
