@@ -59,8 +59,8 @@ impl RealtimeServer {
             io.ns(namespace, (async |_: SocketRef| {}).with(open));
             // socket.io 2 clients (Engine.IO v3) are joined to the main namespace before their
             // own; without one the server would end their session. Nothing is served there.
-            // (The JS socket.io-client 2 also puts its query in the CONNECT packet's namespace,
-            // which socketioxide 0.18 does not strip: it answers "Invalid namespace".)
+            // (They also put their query in the CONNECT packet's namespace: herald's patched
+            // socketioxide-parser-common drops it, see vendor/socketioxide-parser-common.)
             io.ns("/", async |_: SocketRef| {});
             services.insert(id.to_string(), service);
         }
