@@ -143,6 +143,14 @@ async function listenersReady(channel, count) {
   )
 }
 
+/** The connection id herald gave the app's realtime connection (socket.io's socket id). */
+async function connectionId(app) {
+  const socket = await app.RT.session.getSocket()
+  const id = socket.ioSocket.id
+  assert.equal(typeof id, 'string')
+  return id
+}
+
 /** A message listener recording what it receives, with the time it arrived. */
 function recorder() {
   const received = []
@@ -419,6 +427,93 @@ for (const mode of MODES) {
         assert.equal(new Set(ids).size, ids.length, `no message twice: ${ids}`)
         assert.ok(ids.every(id => sent.includes(id)))
       } finally {
+        channel.removeAllListeners()
+        channel.leave()
+      }
+    })
+
+    test('realtime: addUserStatusListener lists the members, then sees another app join, leave, re-join and go', async () => {
+      const name = channelName(mode)
+      const channel = await joinChannel(app, name)
+      // A second, independent SDK app: its own realtime connection, a second member.
+      const other = Backendless.initApp({ appId: APP_ID, apiKey: API_KEY, serverURL: SERVER_URL, standalone: true })
+      try {
+        const own = await connectionId(app)
+        const got = recorder()
+        channel.addUserStatusListener(got.callback, got.onError)
+        await waitFor(() => got.received.length >= 1, DELIVERY_MS, 'the LISTING')
+        assert.deepEqual(got.received[0].message, { status: 'LISTING', data: [{ connectionId: own, userId: null }] })
+
+        const otherChannel = await joinChannel(other, name)
+        const theirs = await connectionId(other)
+        assert.notEqual(theirs, own)
+        const member = [{ connectionId: theirs, userId: null }]
+        // The changes after the listing, each once (a CONNECTED of the listener itself may trail
+        // the listing: it was on its way when the listing was read).
+        const changes = () => got.received.slice(1).map(r => r.message)
+          .filter(m => !(m.status === 'CONNECTED' && m.data[0].connectionId === own))
+        const expect = async (status, count) => {
+          await waitFor(() => changes().length >= count, DELIVERY_MS, `${status} of the other app`)
+          assert.deepEqual(changes()[count - 1], { status, data: member })
+        }
+        await expect('CONNECTED', 1)
+        otherChannel.leave()
+        await expect('DISCONNECTED', 2)
+        otherChannel.join()
+        await expect('CONNECTED', 3)
+        other.resetRT()
+        await expect('DISCONNECTED', 4)
+        assert.equal(changes().length, 4, JSON.stringify(changes()))
+        assert.deepEqual(got.errors, [])
+      } finally {
+        other.resetRT()
+        channel.removeAllListeners()
+        channel.leave()
+      }
+    })
+
+    test('realtime: after leave() a listener hears nothing until join()', async () => {
+      const name = channelName(mode)
+      const channel = await joinChannel(app, name)
+      // A witness on a connection of its own receives every message: once it has one, the
+      // channel that left was offered it too.
+      const other = Backendless.initApp({ appId: APP_ID, apiKey: API_KEY, serverURL: SERVER_URL, standalone: true })
+      let probeChannel = null
+      try {
+        const got = recorder()
+        channel.addMessageListener(got.callback, got.onError)
+        await listenersReady(channel, 1)
+        const witnessChannel = await joinChannel(other, name)
+        const witness = recorder()
+        witnessChannel.addMessageListener(witness.callback, witness.onError)
+        await listenersReady(witnessChannel, 1)
+
+        const first = await app.Messaging.publish(name, 'joined')
+        await waitFor(() => got.received.length >= 1, DELIVERY_MS, 'the message before leave()')
+
+        // leave(): SUB_OFF of the join. It has no answer; a second connection's leave and join
+        // answer nothing either, so the order is kept by the connection: a later SUB_ON is
+        // handled after it.
+        channel.leave()
+        assert.equal(channel.isJoined(), false)
+        const probe = recorder()
+        probeChannel = app.Messaging.subscribe(`${name}-probe`)
+        probeChannel.addConnectListener(probe.callback)
+        await waitFor(() => probe.received.length >= 1, RT_CONNECT_MS, 'a join handled after the leave')
+        const away = await app.Messaging.publish(name, 'while away')
+        await waitFor(() => witness.received.some(r => r.message.messageId === away.messageId),
+          DELIVERY_MS, 'the witness receiving the message published while away')
+
+        channel.join()
+        await waitFor(() => channel.isJoined(), RT_CONNECT_MS, 'the channel joined again')
+        const back = await app.Messaging.publish(name, 'back')
+        await waitFor(() => got.received.some(r => r.message.messageId === back.messageId),
+          DELIVERY_MS, 'the message after join()')
+        assert.deepEqual(got.received.map(r => r.message.messageId), [first.messageId, back.messageId])
+        assert.deepEqual(got.errors, [])
+      } finally {
+        probeChannel?.leave()
+        other.resetRT()
         channel.removeAllListeners()
         channel.leave()
       }

@@ -16,6 +16,7 @@ use crate::queue::topology::Topology;
 use crate::queue::Queue;
 use crate::store::inbox::{InboxSettings, InboxStore, MemoryInboxStore, RedisInboxStore};
 use crate::store::keys::Keys;
+use crate::store::presence::{MemoryPresenceStore, PresenceStore, RedisPresenceStore};
 use crate::store::redis_conn::RedisConn;
 use crate::store::schedule::{MemoryScheduleStore, RedisScheduleStore, ScheduleStore};
 use crate::store::status::{MemoryStatusStore, RedisStatusStore, StatusStore};
@@ -28,6 +29,8 @@ pub struct Backends {
     pub inboxes: Arc<dyn InboxStore>,
     pub schedule: Arc<dyn ScheduleStore>,
     pub live: Arc<dyn LiveBus>,
+    /// Which realtime connections are joined to each channel, on every node.
+    pub presence: Arc<dyn PresenceStore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,9 +75,10 @@ impl Backends {
                     QueueMetrics::register(registry)?,
                 ));
                 health.register(queue.clone());
+                let node = node_name(role);
                 let live = Arc::new(RabbitLiveBus::new(
                     &queue,
-                    &node_name(role),
+                    &node,
                     NodeQueueSettings {
                         max_length: config.live.node_queue_max_length,
                         expires: Duration::from_secs(config.live.node_queue_expires_seconds),
@@ -97,11 +101,17 @@ impl Backends {
                         inbox_settings,
                     )),
                     schedule: Arc::new(RedisScheduleStore::new(
-                        redis,
-                        keys,
+                        redis.clone(),
+                        keys.clone(),
                         config.scheduler.shards,
                     )),
                     live,
+                    presence: Arc::new(RedisPresenceStore::new(
+                        redis,
+                        keys,
+                        &node,
+                        Duration::from_secs(config.live.presence_ttl_seconds),
+                    )),
                 })
             }
             _ => Ok(Self::in_memory(
@@ -125,6 +135,7 @@ impl Backends {
             inboxes: Arc::new(MemoryInboxStore::new(inbox_settings)),
             schedule: Arc::new(MemoryScheduleStore::new(statuses)),
             live: Arc::new(MemoryLiveBus::new(live_capacity)),
+            presence: Arc::new(MemoryPresenceStore::new()),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod envelope;
 pub mod error;
 pub mod headers;
 pub mod ids;
+pub mod presence;
 pub mod publish;
 pub mod schedule;
 pub mod selector;

@@ -1,4 +1,5 @@
-//! The node's intake: every message the live bus routes to this node goes to the hub.
+//! The node's intake: every frame the live bus routes to this node goes to the hub. Beside it, the
+//! node's presence heartbeat runs.
 
 use herald_backend::live::LiveBus;
 use std::sync::Arc;
@@ -8,15 +9,20 @@ use crate::hub::Hub;
 
 /// Runs until `shutdown`.
 pub async fn run(bus: Arc<dyn LiveBus>, hub: Arc<Hub>, shutdown: CancellationToken) {
-    let messages = bus.receive(shutdown.clone());
+    let presence = hub.clone().run_presence(shutdown.clone());
+    tokio::join!(intake(bus, hub, shutdown), presence);
+}
+
+async fn intake(bus: Arc<dyn LiveBus>, hub: Arc<Hub>, shutdown: CancellationToken) {
+    let frames = bus.receive(shutdown.clone());
     loop {
-        let body = tokio::select! {
+        let frame = tokio::select! {
             _ = shutdown.cancelled() => return,
-            body = messages.recv() => match body {
-                Ok(body) => body,
+            frame = frames.recv() => match frame {
+                Ok(frame) => frame,
                 Err(_) => return,
             },
         };
-        hub.publish(&body);
+        hub.publish(&frame);
     }
 }

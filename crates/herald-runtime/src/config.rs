@@ -113,6 +113,7 @@ pub struct LiveConfig {
     pub node_queue_max_length: u64,
     pub node_queue_expires_seconds: u64,
     pub dedup_window_seconds: u64,
+    pub presence_ttl_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -294,6 +295,12 @@ impl Config {
             return Err(invalid(
                 "live.node_queue_expires_seconds",
                 "must be at least 10 (a node that reconnects must find its queue)",
+            ));
+        }
+        if live.presence_ttl_seconds < 3 {
+            return Err(invalid(
+                "live.presence_ttl_seconds",
+                "must be at least 3 (nodes beat three times per period)",
             ));
         }
         Ok(())

@@ -103,6 +103,7 @@ impl Application {
         let live = if role.dispatches() {
             let hub = Hub::new(
                 backends.live.clone(),
+                backends.presence.clone(),
                 LiveMetrics::register(&registry)?,
                 HubSettings {
                     buffer: config.live.buffer_messages,

@@ -46,8 +46,8 @@ pub trait LiveBus: Send + Sync + 'static {
     fn receive(&self, shutdown: CancellationToken) -> async_channel::Receiver<LiveFrame>;
 }
 
-/// What travels on the live bus: a message occurrence (its envelope), or a command a realtime
-/// client sent to a channel. The kind rides beside the body (AMQP's `type` property), so a
+/// What travels on the live bus: a message occurrence (its envelope), a command a realtime
+/// client sent to a channel, or a change in who is joined to a channel (presence). The kind rides beside the body (AMQP's `type` property), so a
 /// message's envelope crosses unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveFrame {
@@ -59,6 +59,7 @@ pub struct LiveFrame {
 pub enum LiveKind {
     Message,
     Command,
+    Presence,
 }
 
 impl LiveKind {
@@ -66,6 +67,7 @@ impl LiveKind {
         match self {
             LiveKind::Message => "message",
             LiveKind::Command => "command",
+            LiveKind::Presence => "presence",
         }
     }
 
@@ -75,6 +77,7 @@ impl LiveKind {
         match text {
             None | Some("message") => Some(LiveKind::Message),
             Some("command") => Some(LiveKind::Command),
+            Some("presence") => Some(LiveKind::Presence),
             Some(_) => None,
         }
     }

@@ -57,6 +57,17 @@ impl Keys {
         }
     }
 
+    /// `<p>:presence:{<app>:<channel>}`: hash, the channel's realtime members: connection id ->
+    /// `{"u": userId, "n": node}`. Expires unless a node with members there keeps it.
+    pub fn presence(&self, app: &str, channel: &ChannelName) -> String {
+        format!("{}:presence:{{{app}:{channel}}}", self.prefix)
+    }
+
+    /// `<p>:node:<node>`: string with a TTL, present while the dispatcher node is alive.
+    pub fn node(&self, node: &str) -> String {
+        format!("{}:node:{node}", self.prefix)
+    }
+
     /// Every key under the prefix (tests remove their keys with it).
     pub fn pattern(&self) -> String {
         format!("{}:*", self.prefix)

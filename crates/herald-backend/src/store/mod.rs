@@ -1,8 +1,10 @@
-//! The store seams: message status records ([`status`]) and polling inboxes ([`inbox`]), each
-//! with a Redis and an in-memory implementation that pass the same behaviour tests.
+//! The store seams: message status records ([`status`]), polling inboxes ([`inbox`]), the
+//! schedule ([`schedule`]) and realtime presence ([`presence`]), each with a Redis and an
+//! in-memory implementation that pass the same behaviour tests.
 
 pub mod inbox;
 pub mod keys;
+pub mod presence;
 pub mod redis_conn;
 pub mod schedule;
 pub mod status;

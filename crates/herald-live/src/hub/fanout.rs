@@ -7,6 +7,7 @@ use herald_backend::live::{LiveFrame, LiveKind};
 use herald_core::command::Command;
 use herald_core::delivered::{PolledMessage, RealtimeMessage};
 use herald_core::headers::Headers;
+use herald_core::presence::PresenceEvent;
 use herald_core::{Envelope, ErrorKind};
 use prometheus::IntCounter;
 use serde_json::value::RawValue;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc::error::TrySendError;
 
-use super::{ChannelKey, Hub, Interest, Subscription};
+use super::{ChannelKey, Hub, Interest, SinkEntry, State, Subscription};
 use crate::metrics::LiveMetrics;
 use crate::sink::{Outgoing, Rendered, Transport};
 
@@ -51,7 +52,13 @@ impl Hub {
         let slow = match frame.kind {
             LiveKind::Message => self.publish_message(&frame.body),
             LiveKind::Command => self.publish_command(&frame.body),
+            LiveKind::Presence => self.publish_presence(&frame.body),
         };
+        self.remove_slow(slow);
+    }
+
+    /// Removes connections cut off for being slow, in the background (unbinding awaits the bus).
+    fn remove_slow(self: &Arc<Self>, slow: Vec<u64>) {
         for id in slow {
             let hub = self.clone();
             tokio::spawn(async move {
@@ -104,12 +111,22 @@ impl Hub {
         };
         let key = (command.app_id.clone(), command.channel.clone());
         self.offer(&key, Interest::Commands, None, |_| {
-            let json = command.delivered_json();
-            Rendered {
-                message_id: String::new(),
-                realtime: RawValue::from_string(json.clone()).ok(),
-                json,
+            realtime_only(command.delivered_json())
+        })
+    }
+
+    /// A presence change, to every subscription to the channel's presence.
+    fn publish_presence(&self, body: &[u8]) -> Vec<u64> {
+        let event = match PresenceEvent::decode(body) {
+            Ok(event) => event,
+            Err(err) => {
+                tracing::warn!(error = %err, "undecodable presence change on the live bus, dropped");
+                return Vec::new();
             }
+        };
+        let key = (event.app_id.clone(), event.channel.clone());
+        self.offer(&key, Interest::Users, None, |_| {
+            realtime_only(event.delivered_json())
         })
     }
 
@@ -122,8 +139,11 @@ impl Hub {
         headers: Option<&Headers>,
         render: impl FnOnce(bool) -> Rendered,
     ) -> Vec<u64> {
-        let state = self.state();
-        let Some(subscriptions) = state.channels.get(key) else {
+        let mut state = self.state();
+        let State {
+            sinks, channels, ..
+        } = &mut *state;
+        let Some(subscriptions) = channels.get_mut(key) else {
             return Vec::new();
         };
         let realtime = subscriptions
@@ -133,7 +153,7 @@ impl Hub {
         let selected = self.select(subscriptions, headers);
         let mut slow = Vec::new();
         let mut counts = [[0u64; 3]; 3];
-        for (subscription, selected) in subscriptions.iter().zip(selected) {
+        for (subscription, selected) in subscriptions.iter_mut().zip(selected) {
             if subscription.interest != interest || subscription.paused {
                 continue;
             }
@@ -142,31 +162,26 @@ impl Hub {
                 outcome[1] += 1;
                 continue;
             }
-            let Some(sink) = state.sinks.get(&subscription.sink) else {
+            let Some(sink) = sinks.get(&subscription.sink) else {
                 continue;
             };
-            let outgoing = Outgoing {
-                tag: subscription.tag.clone(),
-                message: rendered.clone(),
+            let handed = match &mut subscription.held {
+                Some(held) if held.len() < self.settings.buffer => {
+                    held.push(rendered.clone());
+                    Ok(())
+                }
+                Some(_) => Err(()),
+                None => self.hand(sink, subscription.tag.clone(), rendered.clone()),
             };
-            match sink.sender.try_send(outgoing) {
+            match handed {
                 Ok(()) => outcome[0] += 1,
-                Err(TrySendError::Full(_)) => {
+                Err(()) => {
                     outcome[2] += 1;
                     if !slow.contains(&subscription.sink) {
-                        sink.shared.cut_off(format!(
-                            "{}: {} messages waited unread",
-                            ErrorKind::SubscriberTooSlow.summary(),
-                            self.settings.buffer
-                        ));
-                        self.metrics
-                            .slow_disconnects
-                            .with_label_values(&[subscription.transport.as_str()])
-                            .inc();
+                        self.cut_off(sink, subscription.transport);
                         slow.push(subscription.sink);
                     }
                 }
-                Err(TrySendError::Closed(_)) => {}
             }
         }
         for transport in TRANSPORTS {
@@ -177,6 +192,69 @@ impl Hub {
 }
 
 impl Hub {
+    /// Puts one message into a connection's buffer; `Err` when the buffer is full. A closed
+    /// buffer (the connection is ending) takes nothing and is no error.
+    fn hand(&self, sink: &SinkEntry, tag: Arc<str>, message: Arc<Rendered>) -> Result<(), ()> {
+        match sink.sender.try_send(Outgoing { tag, message }) {
+            Ok(()) | Err(TrySendError::Closed(_)) => Ok(()),
+            Err(TrySendError::Full(_)) => Err(()),
+        }
+    }
+
+    /// Cuts a connection off for being slow; the caller removes it from the hub.
+    fn cut_off(&self, sink: &SinkEntry, transport: Transport) {
+        sink.shared.cut_off(format!(
+            "{}: {} messages waited unread",
+            ErrorKind::SubscriberTooSlow.summary(),
+            self.settings.buffer
+        ));
+        self.metrics
+            .slow_disconnects
+            .with_label_values(&[transport.as_str()])
+            .inc();
+    }
+
+    /// Sends a held subscription's first message, then what it was offered meanwhile, and lets
+    /// it receive directly from then on. False when the connection or subscription is gone.
+    pub(super) fn release_held(self: &Arc<Self>, sink_id: u64, tag: &str, first: Rendered) -> bool {
+        let slow = {
+            let mut state = self.state();
+            let State {
+                sinks, channels, ..
+            } = &mut *state;
+            let Some(sink) = sinks.get(&sink_id) else {
+                return false;
+            };
+            let Some(key) = sink
+                .subscriptions
+                .iter()
+                .find(|(_, t)| &**t == tag)
+                .map(|(key, _)| key)
+            else {
+                return false;
+            };
+            let Some(subscription) = channels.get_mut(key).and_then(|list| {
+                list.iter_mut()
+                    .find(|s| s.sink == sink_id && &*s.tag == tag)
+            }) else {
+                return false;
+            };
+            let held = subscription.held.take().unwrap_or_default();
+            let all = std::iter::once(Arc::new(first)).chain(held);
+            let full = all
+                .map(|message| self.hand(sink, subscription.tag.clone(), message))
+                .any(|handed| handed.is_err());
+            if full {
+                self.cut_off(sink, subscription.transport);
+            }
+            full
+        };
+        if slow {
+            self.remove_slow(vec![sink_id]);
+        }
+        true
+    }
+
     /// Which subscriptions the message's headers satisfy, timing the selectors alone (the metric
     /// is the mean of one evaluation over this message's selectors).
     fn select(&self, subscriptions: &[Subscription], headers: Option<&Headers>) -> Vec<bool> {
@@ -213,6 +291,15 @@ fn render(envelope: &Envelope, published_at: i64, realtime: bool) -> Rendered {
                 serde_json::value::RawValue::from_string(json).ok()
             })
             .flatten(),
+    }
+}
+
+/// What only realtime connections receive (commands, presence): the JSON is the realtime shape.
+pub(super) fn realtime_only(json: String) -> Rendered {
+    Rendered {
+        message_id: String::new(),
+        realtime: RawValue::from_string(json.clone()).ok(),
+        json,
     }
 }
 

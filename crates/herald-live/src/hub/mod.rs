@@ -1,10 +1,12 @@
 //! The hub of one node: the live subscriptions its connections hold, by channel and interest
-//! (messages, or commands), and the node's bindings on the live bus, which follow them: bound with
-//! the first subscription of a channel, unbound with the last. The `fanout` module offers what the bus
-//! brings to the subscriptions; a connection whose buffer is full is cut off with a reason (the
-//! policy for slow subscribers), so it never holds up the others and its memory stays bounded.
+//! (messages, commands, or presence), and the node's bindings on the live bus, which follow them:
+//! bound with the first subscription of a channel, unbound with the last. The `fanout` module
+//! offers what the bus brings to the subscriptions; a connection whose buffer is full is cut off
+//! with a reason (the policy for slow subscribers), so it never holds up the others and its memory
+//! stays bounded. The `presence` module keeps who is joined to each channel, on every node.
 
 use herald_backend::live::{routing_key, LiveBus, LiveFrame, LiveKind};
+use herald_backend::store::presence::PresenceStore;
 use herald_backend::QueueError;
 use herald_core::command::Command;
 use herald_core::{ChannelName, Selector};
@@ -16,9 +18,10 @@ use tokio::sync::mpsc;
 
 use crate::metrics::LiveMetrics;
 use crate::recent::Recent;
-use crate::sink::{Outgoing, SinkReceiver, SinkShared, Transport};
+use crate::sink::{Outgoing, Rendered, SinkReceiver, SinkShared, Transport};
 
 mod fanout;
+mod presence;
 
 use fanout::Counters;
 
@@ -58,6 +61,9 @@ pub enum Interest {
     Messages,
     /// Commands realtime clients send to the channel.
     Commands,
+    /// Who joins and leaves the channel (realtime presence). Such a subscription holds what it is
+    /// offered until its listing goes out first ([`Hub::release_held`]).
+    Users,
 }
 
 struct Subscription {
@@ -68,18 +74,23 @@ struct Subscription {
     transport: Transport,
     tag: Arc<str>,
     selector: Option<Selector>,
+    /// What was offered before the subscription's first message went out, kept to follow it.
+    held: Option<Vec<Arc<Rendered>>>,
 }
 
 #[derive(Default)]
 struct State {
     sinks: HashMap<u64, SinkEntry>,
     channels: HashMap<ChannelKey, Vec<Subscription>>,
+    /// How many of this node's connections are joined to each channel (presence).
+    joined: HashMap<ChannelKey, usize>,
 }
 
 /// The live subscriptions of this node.
 pub struct Hub {
     state: Mutex<State>,
     bus: Arc<dyn LiveBus>,
+    presence: Arc<dyn PresenceStore>,
     /// Subscriptions per routing key; the async lock keeps bind and unbind of a key in order.
     bindings: tokio::sync::Mutex<HashMap<String, usize>>,
     recent: Mutex<Recent>,
@@ -90,10 +101,16 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(bus: Arc<dyn LiveBus>, metrics: LiveMetrics, settings: HubSettings) -> Arc<Self> {
+    pub fn new(
+        bus: Arc<dyn LiveBus>,
+        presence: Arc<dyn PresenceStore>,
+        metrics: LiveMetrics,
+        settings: HubSettings,
+    ) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::default(),
             bus,
+            presence,
             bindings: tokio::sync::Mutex::default(),
             recent: Mutex::new(Recent::new(settings.dedup_window, settings.dedup_cap)),
             counters: Counters::new(&metrics),
@@ -163,6 +180,7 @@ impl Hub {
                             transport: sink.transport,
                             tag,
                             selector,
+                            held: (interest == Interest::Users).then(Vec::new),
                         });
                     true
                 }

@@ -1,15 +1,17 @@
 //! One realtime connection: authenticated by the handshake's `apiKey`, then `SUB_ON`, `SUB_OFF`
 //! and `MET_REQ` in, `SUB_READY`, `SUB_RES` and `MET_RES` out (JS SDK wire reference §4.3-4.4).
-//! Served: `PUB_SUB_CONNECT`, `PUB_SUB_MESSAGES` (with selectors), `PUB_SUB_COMMANDS`, and the
-//! methods `PUB_SUB_COMMAND` and `SET_USER_TOKEN` (accepted; herald has no users to resolve a
-//! token to). `SUB_OFF` of a `PUB_SUB_CONNECT` (the SDKs' `leave()`) pauses the connection's
-//! listeners of the channel until it joins again (`join()` re-sends only the `PUB_SUB_CONNECT`).
-//! Events are handled in the order the client sent them. Not yet: `PUB_SUB_USERS` (presence),
-//! answered with an error.
+//! Served: `PUB_SUB_CONNECT`, `PUB_SUB_MESSAGES` (with selectors), `PUB_SUB_COMMANDS`,
+//! `PUB_SUB_USERS` (presence), and the methods `PUB_SUB_COMMAND` and `SET_USER_TOKEN` (announced
+//! to presence listeners as `USERUPDATE`; herald has no user accounts to resolve a token to, so
+//! `userId` stays null). `SUB_OFF` of a `PUB_SUB_CONNECT` (the SDKs' `leave()`) pauses the
+//! connection's listeners of the channel until it joins again (`join()` re-sends only the
+//! `PUB_SUB_CONNECT`), and the connection leaves the channel's members meanwhile.
+//! Events are handled in the order the client sent them, the connection's end last.
 //! A client that reconnects re-sends `SUB_ON` with the same ids on its new connection, and gets
 //! its subscriptions back; a repeated id on one connection is answered as ready again, not twice.
 
 use herald_core::command::Command;
+use herald_core::presence::Member;
 use herald_core::{ApiError, ChannelName, ErrorKind, Selector};
 use herald_http::AppRegistry;
 use serde_json::Value;
@@ -17,7 +19,6 @@ use socketioxide::extract::{Data, SocketRef};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use super::frames::{self, Answer, Delivery, Failure, Ready, Request, Stop};
 use crate::hub::{Hub, Interest, SubscribeError};
@@ -57,6 +58,8 @@ struct Session {
     app: String,
     /// The connection's `PUB_SUB_CONNECT` subscriptions (`join`), by id.
     joined: Mutex<HashMap<String, ChannelName>>,
+    /// The connection as presence listeners see it.
+    member: Member,
 }
 
 /// A client event, handled in the order the client sent it (socketioxide runs each handler in a
@@ -65,6 +68,8 @@ enum Event {
     On(Request),
     Off(Stop),
     Call(Request),
+    /// The connection closed.
+    Close,
 }
 
 /// Sets up a connection that passed [`authenticate`].
@@ -75,11 +80,14 @@ pub fn connect(socket: SocketRef, hub: Arc<Hub>, app: String) {
         sink: receiver.shared.clone(),
         app,
         joined: Mutex::default(),
+        member: Member {
+            connection_id: socket.id.to_string(),
+            user_id: None,
+        },
     });
     tokio::spawn(forward(socket.clone(), receiver));
     let (events, queue) = mpsc::unbounded_channel();
-    let closed = CancellationToken::new();
-    tokio::spawn(session.clone().run(socket.clone(), queue, closed.clone()));
+    tokio::spawn(session.run(socket.clone(), queue));
     // The handlers only queue: they are called in the order the packets came.
     let queue_on = events.clone();
     socket.on("SUB_ON", move |Data(request): Data<Request>| {
@@ -91,14 +99,15 @@ pub fn connect(socket: SocketRef, hub: Arc<Hub>, app: String) {
         let _ = queue_off.send(Event::Off(stop));
         std::future::ready(())
     });
+    let queue_call = events.clone();
     socket.on("MET_REQ", move |Data(request): Data<Request>| {
-        let _ = events.send(Event::Call(request));
+        let _ = queue_call.send(Event::Call(request));
         std::future::ready(())
     });
+    // After the events before it: a join still being handled is undone, not left behind.
     socket.on_disconnect(move || {
-        closed.cancel();
-        let session = session.clone();
-        async move { session.hub.disconnect(&session.sink).await }
+        let _ = events.send(Event::Close);
+        std::future::ready(())
     });
 }
 
@@ -138,26 +147,31 @@ async fn until_connected(socket: &SocketRef) {
 
 impl Session {
     /// Handles the connection's events one after the other, until it closes.
-    async fn run(
-        self: Arc<Self>,
-        socket: SocketRef,
-        mut queue: mpsc::UnboundedReceiver<Event>,
-        closed: CancellationToken,
-    ) {
+    async fn run(self: Arc<Self>, socket: SocketRef, mut queue: mpsc::UnboundedReceiver<Event>) {
         until_connected(&socket).await;
-        loop {
-            let event = tokio::select! {
-                _ = closed.cancelled() => return,
-                event = queue.recv() => match event {
-                    Some(event) => event,
-                    None => return,
-                },
-            };
+        while let Some(event) = queue.recv().await {
             match event {
                 Event::On(request) => self.subscribe(&socket, request).await,
                 Event::Off(stop) => self.stop(&stop.id).await,
                 Event::Call(request) => self.call(&socket, request).await,
+                Event::Close => break,
             }
+        }
+        self.close().await;
+    }
+
+    /// Ends the connection's subscriptions and its membership of every channel it joined.
+    async fn close(&self) {
+        self.hub.disconnect(&self.sink).await;
+        let channels = self.joined_channels();
+        self.joined
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        for channel in channels {
+            self.hub
+                .leave_presence(&self.app, &channel, &self.member)
+                .await;
         }
     }
 
@@ -171,7 +185,12 @@ impl Session {
                 .filter(|channel| !joined.values().any(|c| c == channel))
         };
         match left {
-            Some(channel) => self.hub.set_paused(&self.sink, &self.app, &channel, true),
+            Some(channel) => {
+                self.hub.set_paused(&self.sink, &self.app, &channel, true);
+                self.hub
+                    .leave_presence(&self.app, &channel, &self.member)
+                    .await;
+            }
             None => {
                 self.hub.unsubscribe(&self.sink, id).await;
             }
@@ -181,7 +200,13 @@ impl Session {
     async fn subscribe(&self, socket: &SocketRef, request: Request) {
         let id = request.id.as_str();
         let outcome = match request.name.as_str() {
-            "PUB_SUB_CONNECT" => channel(&request.options).map(|channel| self.join(id, channel)),
+            "PUB_SUB_CONNECT" => match channel(&request.options) {
+                Ok(channel) => {
+                    self.join(id, channel).await;
+                    Ok(())
+                }
+                Err(err) => Err(err),
+            },
             "PUB_SUB_MESSAGES" => {
                 let selector = frames::option(&request.options, "selector");
                 let selector = parse_selector(selector);
@@ -197,6 +222,14 @@ impl Session {
                 self.listen(id, &request.options, Interest::Commands, None)
                     .await
             }
+            "PUB_SUB_USERS" => match channel(&request.options) {
+                Ok(channel) => {
+                    self.hub
+                        .subscribe_presence(&self.sink, id.into(), &self.app, &channel)
+                        .await
+                }
+                Err(err) => Err(err),
+            },
             other => Err(ApiError::new(
                 ErrorKind::InvalidField,
                 format!("subscription type {other} is not supported"),
@@ -219,13 +252,28 @@ impl Session {
         }
     }
 
-    /// `PUB_SUB_CONNECT` (`subscribe`, `join`): the connection's listeners of the channel receive.
-    fn join(&self, id: &str, channel: ChannelName) {
+    /// The channels the connection joined, each once (it may join one under several ids).
+    fn joined_channels(&self) -> Vec<ChannelName> {
+        let joined = self.joined.lock().unwrap_or_else(|e| e.into_inner());
+        let channels: std::collections::HashSet<&ChannelName> = joined.values().collect();
+        channels.into_iter().cloned().collect()
+    }
+
+    /// `PUB_SUB_CONNECT` (`subscribe`, `join`): the connection's listeners of the channel
+    /// receive, and it is one of the channel's members.
+    async fn join(&self, id: &str, channel: ChannelName) {
         self.hub.set_paused(&self.sink, &self.app, &channel, false);
-        self.joined
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_string(), channel);
+        let first = {
+            let mut joined = self.joined.lock().unwrap_or_else(|e| e.into_inner());
+            let first = !joined.values().any(|c| *c == channel);
+            joined.insert(id.to_string(), channel.clone());
+            first
+        };
+        if first {
+            self.hub
+                .join_presence(&self.app, &channel, &self.member)
+                .await;
+        }
     }
 
     async fn listen(
@@ -268,8 +316,10 @@ impl Session {
         let id = request.id.as_str();
         let outcome = match request.name.as_str() {
             "PUB_SUB_COMMAND" => self.command(socket, &request.options).await,
-            // The user token identifies the connection for presence, which is not served yet.
-            "SET_USER_TOKEN" => Ok(()),
+            "SET_USER_TOKEN" => {
+                self.reidentify().await;
+                Ok(())
+            }
             other => Err(ApiError::new(
                 ErrorKind::InvalidField,
                 format!("method {other} is not supported"),
@@ -285,6 +335,16 @@ impl Session {
             ),
             Err(err) => socket.emit("MET_RES", &Failure::new(id, &err)),
         };
+    }
+
+    /// `SET_USER_TOKEN`: tells the presence listeners of the connection's channels. herald has
+    /// no user accounts to resolve the token to, so the member's `userId` stays null.
+    async fn reidentify(&self) {
+        for channel in self.joined_channels() {
+            self.hub
+                .update_presence(&self.app, &channel, &self.member)
+                .await;
+        }
     }
 
     /// `PUB_SUB_COMMAND {channel, type, data}`: to the channel's command listeners on every node.

@@ -13,6 +13,7 @@ mod multi_process;
 mod operations;
 mod outage;
 mod polling;
+mod presence;
 mod publish;
 mod readme;
 mod realtime;

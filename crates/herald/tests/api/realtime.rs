@@ -19,7 +19,7 @@ on_both_backends!(
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn connected(app: &TestApp) -> RtClient {
+pub(crate) async fn connected(app: &TestApp) -> RtClient {
     let address = app.realtime_address.expect("standalone serves realtime");
     match RtClient::connect(address, APP_ID, API_KEY).await {
         Connected::Yes(client) => *client,

@@ -15,6 +15,8 @@ type Socket =
 pub struct RtClient {
     socket: Socket,
     namespace: String,
+    /// The connection's id in the namespace (the CONNECT answer's `sid`): its `connectionId`.
+    pub sid: String,
 }
 
 /// What the namespace CONNECT got.
@@ -36,6 +38,7 @@ impl RtClient {
         let mut client = Self {
             socket,
             namespace: format!("/{app}"),
+            sid: String::new(),
         };
         let open = client.next_text(Duration::from_secs(10)).await;
         assert!(
@@ -47,7 +50,11 @@ impl RtClient {
         let answer = client.next_text(Duration::from_secs(10)).await;
         let prefix = format!("{},", client.namespace);
         if let Some(ok) = answer.strip_prefix("40") {
-            assert!(ok.starts_with(&prefix), "{answer}");
+            let payload = ok
+                .strip_prefix(&prefix)
+                .unwrap_or_else(|| panic!("{answer}"));
+            let payload: Value = serde_json::from_str(payload).expect("JSON");
+            client.sid = payload["sid"].as_str().expect("a sid").to_string();
             Connected::Yes(Box::new(client))
         } else if let Some(refused) = answer.strip_prefix("44") {
             let payload = refused.strip_prefix(&prefix).unwrap_or(refused);
@@ -55,6 +62,11 @@ impl RtClient {
         } else {
             panic!("unexpected answer to CONNECT: {answer}")
         }
+    }
+
+    /// Closes the connection as a client going away does: the WebSocket closes.
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
     }
 
     async fn send_text(&mut self, text: String) {

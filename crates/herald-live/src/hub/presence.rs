@@ -1,0 +1,188 @@
+//! Presence on one node: a realtime connection that joins a channel is recorded in the presence
+//! store and announced on the live bus (`CONNECTED`), one that leaves or closes is removed and
+//! announced (`DISCONNECTED`), one that re-identifies itself is announced again (`USERUPDATE`).
+//! A presence listener first receives the channel's `LISTING`, then every change after it.
+//!
+//! A listener misses nothing between its listing and the changes: its subscription is bound to
+//! the channel (and holds what it is offered) before the listing is read. A member is recorded
+//! before it is announced, so a change the listing does not show yet is among those held.
+//! The node beats for its members, and sweeps away, announcing their departure, the members of
+//! nodes that stopped without a word on the channels it has listeners of.
+
+use herald_backend::live::{LiveFrame, LiveKind};
+use herald_backend::store::presence::ChannelOf;
+use herald_core::presence::{self, Member, PresenceEvent, PresenceStatus};
+use herald_core::{ApiError, ChannelName, ErrorKind};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+use super::fanout::realtime_only;
+use super::{Hub, Interest, SubscribeError};
+use crate::sink::SinkShared;
+
+impl Hub {
+    /// Records `member` as joined to the channel and announces it (`CONNECTED`).
+    pub async fn join_presence(&self, app: &str, channel: &ChannelName, member: &Member) {
+        *self
+            .state()
+            .joined
+            .entry((app.to_string(), channel.clone()))
+            .or_default() += 1;
+        if let Err(err) = self.presence.join(app, channel, member).await {
+            // The connection still joins the channel; presence listeners miss it.
+            tracing::warn!(error = %err, "cannot record a channel member");
+            return;
+        }
+        self.announce(
+            app,
+            channel,
+            PresenceStatus::Connected,
+            vec![member.clone()],
+        )
+        .await;
+    }
+
+    /// Removes `member` from the channel and announces it (`DISCONNECTED`), if it was there.
+    pub async fn leave_presence(&self, app: &str, channel: &ChannelName, member: &Member) {
+        {
+            let mut state = self.state();
+            let key = (app.to_string(), channel.clone());
+            if let Some(count) = state.joined.get_mut(&key) {
+                *count -= 1;
+                if *count == 0 {
+                    state.joined.remove(&key);
+                }
+            }
+        }
+        match self
+            .presence
+            .leave(app, channel, &member.connection_id)
+            .await
+        {
+            Ok(true) => {
+                self.announce(
+                    app,
+                    channel,
+                    PresenceStatus::Disconnected,
+                    vec![member.clone()],
+                )
+                .await
+            }
+            Ok(false) => {}
+            Err(err) => tracing::warn!(error = %err, "cannot remove a channel member"),
+        }
+    }
+
+    /// Records a member's new identity and announces it (`USERUPDATE`).
+    pub async fn update_presence(&self, app: &str, channel: &ChannelName, member: &Member) {
+        if let Err(err) = self.presence.join(app, channel, member).await {
+            tracing::warn!(error = %err, "cannot update a channel member");
+            return;
+        }
+        self.announce(
+            app,
+            channel,
+            PresenceStatus::UserUpdate,
+            vec![member.clone()],
+        )
+        .await;
+    }
+
+    /// Subscribes a connection to the channel's presence: its first delivery is the `LISTING`
+    /// of the members, then every change.
+    pub async fn subscribe_presence(
+        self: &Arc<Self>,
+        sink: &SinkShared,
+        tag: Arc<str>,
+        app: &str,
+        channel: &ChannelName,
+    ) -> Result<(), ApiError> {
+        match self
+            .subscribe(sink, tag.clone(), app, channel, Interest::Users, None)
+            .await
+        {
+            Ok(()) => {}
+            // Already listening on this connection (a client restoring its subscriptions).
+            Err(SubscribeError::DuplicateId) => return Ok(()),
+            Err(err) => return Err(err.into()),
+        }
+        let members = match self.presence.members(app, channel).await {
+            Ok(members) => members,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot list a channel's members");
+                self.unsubscribe(sink, &tag).await;
+                return Err(ApiError::of(ErrorKind::StoreUnavailable));
+            }
+        };
+        let listing = presence::delivered_json(PresenceStatus::Listing, &members);
+        self.release_held(sink.id, &tag, realtime_only(listing));
+        Ok(())
+    }
+
+    /// Sends a presence change to the channel's listeners on every node.
+    async fn announce(
+        &self,
+        app: &str,
+        channel: &ChannelName,
+        status: PresenceStatus,
+        members: Vec<Member>,
+    ) {
+        let event = PresenceEvent {
+            app_id: app.to_string(),
+            channel: channel.clone(),
+            status,
+            members,
+        };
+        let frame = LiveFrame {
+            kind: LiveKind::Presence,
+            body: event.encode(),
+        };
+        let sent = match self.bus.send(app, channel, frame).await {
+            Ok(confirm) => confirm.await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = sent {
+            tracing::warn!(error = %err, "cannot announce a presence change on the live bus");
+        }
+    }
+
+    /// Beats for this node's members and sweeps the members of stopped nodes, until `shutdown`.
+    pub async fn run_presence(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut beat = tokio::time::interval(self.presence.heartbeat_interval());
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = beat.tick() => {}
+            }
+            let (joined, listened) = self.presence_channels();
+            if let Err(err) = self.presence.heartbeat(&joined).await {
+                tracing::warn!(error = %err, "cannot beat for this node's channel members");
+            }
+            for (app, channel) in listened {
+                match self.presence.sweep(&app, &channel).await {
+                    Ok(gone) if !gone.is_empty() => {
+                        self.announce(&app, &channel, PresenceStatus::Disconnected, gone)
+                            .await
+                    }
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(error = %err, "cannot sweep a channel's members"),
+                }
+            }
+        }
+    }
+
+    /// The channels this node's connections joined, and those it has presence listeners of.
+    fn presence_channels(&self) -> (Vec<ChannelOf>, Vec<ChannelOf>) {
+        let state = self.state();
+        let joined = state.joined.keys().cloned().collect();
+        let listened = state
+            .channels
+            .iter()
+            .filter(|(_, subscriptions)| {
+                subscriptions.iter().any(|s| s.interest == Interest::Users)
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        (joined, listened)
+    }
+}
