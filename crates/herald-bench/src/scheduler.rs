@@ -95,9 +95,12 @@ pub async fn run(plan: Plan<'_>) -> anyhow::Result<Lateness> {
             })?
             .ok_or_else(|| anyhow::anyhow!("the consumer ended"))??;
         let arrived = now_ms();
-        let envelope = Envelope::decode(&delivery.data)?;
-        let lateness = arrived - envelope.schedule.publish_at;
-        histogram.record(lateness.max(0) as u64)?;
+        // The scheduler publishes the occurrences it fires together as one batch.
+        for body in herald_core::batch::split_batch(&delivery.data)? {
+            let envelope = Envelope::decode(body)?;
+            let lateness = arrived - envelope.schedule.publish_at;
+            histogram.record(lateness.max(0) as u64)?;
+        }
         last_arrival = arrived;
     }
     connection.close(200, "done".into()).await?;

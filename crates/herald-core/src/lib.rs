@@ -9,6 +9,7 @@
 //! A subscriber's [`selector::Selector`] is compiled once from its SQL-92 text and evaluated
 //! against each message's [`headers::Headers`].
 
+pub mod batch;
 pub mod channel;
 pub mod command;
 pub mod delivered;

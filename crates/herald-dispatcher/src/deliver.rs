@@ -1,7 +1,10 @@
-//! Handling one envelope from the dispatch route: send it on the live bus to the nodes with live
-//! subscribers of its channel, buffer it for the channel's polling subscriptions (once per
-//! occurrence), mark a one-shot message published, then acknowledge.
+//! Handling one message from the dispatch route, which carries one envelope or a batch of them
+//! (`herald_core::batch`): each envelope is sent on the live bus to the nodes with live
+//! subscribers of its channel, buffered for the channel's polling subscriptions (once per
+//! occurrence), and a one-shot message marked published; the message is acknowledged once every
+//! envelope it carries is done.
 
+use futures_util::future::join_all;
 use herald_backend::live::{LiveFrame, LiveKind};
 use herald_backend::queue::Delivery;
 use herald_backend::store::inbox::{Delivered, Polled};
@@ -30,15 +33,32 @@ enum DeliverError {
     Queue(#[from] QueueError),
 }
 
-/// A delivery taken from the dispatch route, decoded, with its place in its channel's lane.
+/// A delivery taken from the dispatch route, with the envelopes it carries.
 pub struct Taken {
     pub delivery: Delivery,
+    pub items: Vec<Item>,
+}
+
+/// One envelope of a delivery, decoded, with its place in its channel's lane.
+pub struct Item {
+    /// The envelope as it came (sent on to live nodes unchanged).
+    pub body: Vec<u8>,
     pub envelope: Result<Envelope, EnvelopeError>,
     pub turn: Option<Turn>,
 }
 
-/// Handles a delivery to the end: acknowledged when done, dead-lettered when it can never be
-/// handled, requeued when shutdown comes first.
+/// How handling one envelope ended.
+enum Handled {
+    Delivered,
+    /// It can never be handled (its message, when named, is marked failed).
+    Undecodable,
+    /// Shutdown came first.
+    Interrupted,
+}
+
+/// Handles a delivery to the end: acknowledged when every envelope in it is delivered,
+/// requeued when shutdown comes first (the ones delivered are dropped as duplicates when it comes
+/// back), dead-lettered when one of them can never be handled (after the others are delivered).
 pub async fn handle(
     taken: Taken,
     backends: &Backends,
@@ -46,40 +66,68 @@ pub async fn handle(
     shutdown: &CancellationToken,
 ) {
     let started = Instant::now();
-    let Taken {
-        delivery,
+    let Taken { delivery, items } = taken;
+    let handled = join_all(
+        items
+            .into_iter()
+            .map(|item| handle_item(item, backends, metrics, shutdown, started)),
+    )
+    .await;
+    let settled = if handled.iter().any(|h| matches!(h, Handled::Interrupted)) {
+        delivery.requeue().await
+    } else if handled.iter().any(|h| matches!(h, Handled::Undecodable)) {
+        metrics
+            .deliveries
+            .with_label_values(&["dead_lettered"])
+            .inc();
+        delivery.dead_letter().await
+    } else {
+        // On failure the broker redelivers it; the occurrence markers drop the copies.
+        delivery.ack().await
+    };
+    if let Err(err) = settled {
+        tracing::warn!(error = %err, "cannot settle a dispatch delivery");
+    }
+}
+
+/// Delivers one envelope, retrying while the stores are unavailable.
+async fn handle_item(
+    item: Item,
+    backends: &Backends,
+    metrics: &DispatcherMetrics,
+    shutdown: &CancellationToken,
+    started: Instant,
+) -> Handled {
+    let Item {
+        body,
         envelope,
         mut turn,
-    } = taken;
+    } = item;
     let envelope = match envelope {
         Ok(envelope) => envelope,
-        Err(err) => return dead_letter(delivery, err, backends, metrics).await,
+        Err(err) => {
+            fail_undecodable(&body, err, backends).await;
+            return Handled::Undecodable;
+        }
     };
     let span = tracing::info_span!("dispatch", message_id = %envelope.message_id, occurrence = envelope.occurrence);
     herald_runtime::trace_context::adopt(&span, envelope.traceparent.as_deref());
     async {
         let mut backoff = Duration::from_millis(50);
         loop {
-            match deliver(&envelope, &delivery.body, backends, &mut turn).await {
+            match deliver(&envelope, &body, backends, &mut turn).await {
                 Ok(outcome) => {
                     metrics.deliveries.with_label_values(&[outcome]).inc();
                     metrics.handling_seconds.observe(started.elapsed().as_secs_f64());
                     let delay_ms = (now_ms() - envelope.accepted_at).max(0) as f64;
                     metrics.end_to_end_seconds.observe(delay_ms / 1000.0);
-                    if let Err(err) = delivery.ack().await {
-                        // The broker will redeliver it; the occurrence marker drops the copy.
-                        tracing::warn!(error = %err, "ack failed");
-                    }
-                    return;
+                    return Handled::Delivered;
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "dispatch failed, retrying");
                     metrics.retries.inc();
                     tokio::select! {
-                        _ = shutdown.cancelled() => {
-                            let _ = delivery.requeue().await;
-                            return;
-                        }
+                        _ = shutdown.cancelled() => return Handled::Interrupted,
                         _ = tokio::time::sleep(backoff) => {}
                     }
                     backoff = (backoff * 2).min(MAX_RETRY_BACKOFF);
@@ -139,19 +187,11 @@ async fn deliver(
     })
 }
 
-/// Parks an envelope that can never be handled, and fails its message when it names one.
-async fn dead_letter(
-    delivery: Delivery,
-    err: EnvelopeError,
-    backends: &Backends,
-    metrics: &DispatcherMetrics,
-) {
+/// Fails the message of an envelope that can never be handled, when it names one; the delivery
+/// that carried it is then dead-lettered.
+async fn fail_undecodable(body: &[u8], err: EnvelopeError, backends: &Backends) {
     tracing::error!(error = %err, cause = ?std::error::Error::source(&err), "undecodable envelope, dead-lettering it");
-    metrics
-        .deliveries
-        .with_label_values(&["dead_lettered"])
-        .inc();
-    if let Some((app, id)) = named_message(&delivery.body) {
+    if let Some((app, id)) = named_message(body) {
         let reason = format!("the dispatcher cannot read this message: {err}");
         if let Err(err) = backends
             .statuses
@@ -160,9 +200,6 @@ async fn dead_letter(
         {
             tracing::warn!(error = %err, "cannot mark the message failed");
         }
-    }
-    if let Err(err) = delivery.dead_letter().await {
-        tracing::warn!(error = %err, "dead-lettering failed");
     }
 }
 

@@ -4,11 +4,11 @@
 use herald_backend::queue::worker::consume_concurrently;
 use herald_backend::queue::Route;
 use herald_backend::Backends;
-use herald_core::Envelope;
+use herald_core::{batch, Envelope};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-use crate::deliver::{handle, Taken};
+use crate::deliver::{handle, Item, Taken};
 use crate::lanes::Lanes;
 use crate::metrics::DispatcherMetrics;
 
@@ -41,21 +41,43 @@ impl Dispatcher {
             shutdown,
             drain,
             move |delivery| {
-                // Here, in arrival order: each delivery queues behind its channel's earlier ones.
-                let envelope = Envelope::decode(&delivery.body);
-                let turn = envelope
-                    .as_ref()
-                    .ok()
-                    .map(|e| lanes.enter(herald_backend::live::routing_key(&e.app_id, &e.channel)));
-                let taken = Taken {
-                    delivery,
-                    envelope,
-                    turn,
-                };
+                // Here, in arrival order: each envelope queues behind its channel's earlier ones.
+                let items = items_of(&delivery.body, &lanes);
+                let taken = Taken { delivery, items };
                 let (backends, metrics, stop) = (backends.clone(), metrics.clone(), stop.clone());
                 async move { handle(taken, &backends, &metrics, &stop).await }
             },
         )
         .await;
     }
+}
+
+/// The envelopes a delivery carries, in order, each with its turn in its channel's lane; a body
+/// that is not even a batch is one undecodable item.
+fn items_of(body: &[u8], lanes: &Lanes) -> Vec<Item> {
+    let bodies = match batch::split_batch(body) {
+        Ok(bodies) => bodies,
+        Err(err) => {
+            return vec![Item {
+                body: body.to_vec(),
+                envelope: Err(err),
+                turn: None,
+            }]
+        }
+    };
+    bodies
+        .into_iter()
+        .map(|body| {
+            let envelope = Envelope::decode(body);
+            let turn = envelope
+                .as_ref()
+                .ok()
+                .map(|e| lanes.enter(herald_backend::live::routing_key(&e.app_id, &e.channel)));
+            Item {
+                body: body.to_vec(),
+                envelope,
+                turn,
+            }
+        })
+        .collect()
 }

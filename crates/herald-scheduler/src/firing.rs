@@ -1,12 +1,13 @@
-//! Firing: claim due entries shard by shard, publish each due occurrence to the dispatch route with
-//! the broker's confirm, commit, and release the entry to its next occurrence. The loop sleeps
+//! Firing: claim due entries shard by shard, publish the due occurrences to the dispatch route in
+//! batches (one broker message and confirm for many occurrences), commit each, and release the
+//! entry to its next occurrence. The loop sleeps
 //! until the earliest due time or lease it knows of, or until any scheduler stores something new.
 
 use futures_util::future::join_all;
 use herald_backend::queue::Route;
 use herald_backend::store::schedule::{Claim, Fire, Member};
 use herald_backend::Backends;
-use herald_core::Envelope;
+use herald_core::{batch, Envelope};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -102,61 +103,116 @@ impl Firing {
         &self,
         shard: u32,
     ) -> Result<(Claim, Option<i64>), herald_backend::StoreError> {
-        let claim = self
-            .backends
-            .schedule
-            .claim(shard, self.batch, self.lease)
-            .await?;
+        let schedule = &self.backends.schedule;
+        let claim = schedule.claim(shard, self.batch, self.lease).await?;
         self.metrics.expired_leases.inc_by(claim.expired_leases);
-        let nexts = join_all(claim.members.iter().map(|m| self.fire_one(m, claim.now_ms))).await;
-        let next = nexts.into_iter().flatten().min();
+        let fired = join_all(claim.members.iter().map(|m| schedule.fire(m))).await;
+        let mut due = Vec::new();
+        let mut settled = Vec::new();
+        for (member, fired) in claim.members.iter().zip(fired) {
+            match fired {
+                Ok(Fire::Gone) => settled.push((member, None)),
+                Ok(Fire::NotDue(at)) => settled.push((member, Some(at))),
+                Ok(Fire::Now {
+                    occurrence,
+                    envelope,
+                    due_ms,
+                    skipped,
+                }) => match Envelope::decode(envelope.as_bytes()) {
+                    Ok(mut envelope) => {
+                        envelope.occurrence = occurrence;
+                        due.push(Due {
+                            member,
+                            occurrence,
+                            body: envelope.encode(),
+                            due_ms,
+                            skipped,
+                        });
+                    }
+                    // Stored by a build that wrote another envelope version: it stays leased,
+                    // for a scheduler that can read it.
+                    Err(err) => {
+                        tracing::error!(message_id = %member.id, error = %err, "cannot read a stored envelope")
+                    }
+                },
+                // The claim stays leased: it fires again after the lease (the occurrence id makes
+                // a second publish harmless).
+                Err(err) => {
+                    tracing::warn!(message_id = %member.id, error = %err, "firing failed, retrying after the lease")
+                }
+            }
+        }
+        let released = join_all(settled.iter().map(|(member, next)| async move {
+            self.release(member, *next).await;
+            *next
+        }));
+        let published = self.publish(&due, claim.now_ms);
+        let (released, published) = tokio::join!(released, published);
+        let next = released.into_iter().chain(published).flatten().min();
         Ok((claim, next))
     }
 
-    /// Fires one claimed entry; its next due time, if it stays scheduled.
-    async fn fire_one(&self, member: &Member, now_ms: i64) -> Option<i64> {
-        match self.try_fire(member, now_ms).await {
-            Ok(next) => next,
+    /// Publishes the due occurrences in batches, one broker confirm each, then commits and
+    /// releases each; the next due times of those that stay scheduled.
+    async fn publish(&self, due: &[Due<'_>], now_ms: i64) -> Vec<Option<i64>> {
+        let mut nexts = Vec::new();
+        for occurrences in batch::chunk_by_size(due) {
+            let body = batch::encode_batch(occurrences.iter().map(|d| d.body.as_slice()));
+            if let Err(err) = self.backends.queue.publish(Route::Dispatch, body).await {
+                tracing::warn!(error = %err, count = occurrences.len(), "publishing fired occurrences failed, retrying after the lease");
+                continue;
+            }
+            for d in occurrences {
+                self.metrics.fired.inc();
+                self.metrics.skipped.inc_by(d.skipped);
+                self.metrics
+                    .lateness_seconds
+                    .observe((now_ms - d.due_ms).max(0) as f64 / 1000.0);
+            }
+            nexts.extend(join_all(occurrences.iter().map(|d| self.commit(d))).await);
+        }
+        nexts
+    }
+
+    /// Records a published occurrence and releases the entry to its next one.
+    async fn commit(&self, due: &Due<'_>) -> Option<i64> {
+        let schedule = &self.backends.schedule;
+        match schedule
+            .commit(due.member, due.occurrence, self.status_ttl)
+            .await
+        {
+            Ok(next) => {
+                self.release(due.member, next).await;
+                next
+            }
             Err(err) => {
-                // The claim stays leased: it fires again after the lease (the occurrence id makes
-                // a second publish harmless).
-                tracing::warn!(message_id = %member.id, error = %err, "firing failed, retrying after the lease");
+                tracing::warn!(message_id = %due.member.id, error = %err, "commit failed, the occurrence fires again after the lease");
                 None
             }
         }
     }
 
-    async fn try_fire(
-        &self,
-        member: &Member,
-        now_ms: i64,
-    ) -> Result<Option<i64>, Box<dyn std::error::Error + Send + Sync>> {
-        let schedule = &self.backends.schedule;
-        let next = match schedule.fire(member).await? {
-            Fire::Gone => None,
-            Fire::NotDue(due) => Some(due),
-            Fire::Now {
-                occurrence,
-                envelope,
-                due_ms,
-                skipped,
-            } => {
-                let mut envelope = Envelope::decode(envelope.as_bytes())?;
-                envelope.occurrence = occurrence;
-                self.backends
-                    .queue
-                    .publish(Route::Dispatch, envelope.encode())
-                    .await?;
-                self.metrics.fired.inc();
-                self.metrics.skipped.inc_by(skipped);
-                self.metrics
-                    .lateness_seconds
-                    .observe((now_ms - due_ms).max(0) as f64 / 1000.0);
-                schedule.commit(member, occurrence, self.status_ttl).await?
-            }
-        };
-        schedule.release(member, next).await?;
-        Ok(next)
+    /// Ends a claim; on failure the entry waits for its lease to expire.
+    async fn release(&self, member: &Member, next: Option<i64>) {
+        if let Err(err) = self.backends.schedule.release(member, next).await {
+            tracing::warn!(message_id = %member.id, error = %err, "release failed, the entry is due again after the lease");
+        }
+    }
+}
+
+/// An occurrence fired and ready to publish.
+struct Due<'a> {
+    member: &'a Member,
+    occurrence: u64,
+    /// Its envelope, encoded.
+    body: Vec<u8>,
+    due_ms: i64,
+    skipped: u64,
+}
+
+impl AsRef<[u8]> for Due<'_> {
+    fn as_ref(&self) -> &[u8] {
+        &self.body
     }
 }
 

@@ -4,6 +4,7 @@
 
 use herald::Role;
 use herald_backend::queue::topology::Topology;
+use herald_backend::queue::Route;
 use herald_core::Envelope;
 use lapin::options::{BasicGetOptions, BasicPublishOptions};
 use lapin::{BasicProperties, Channel, Connection};
@@ -12,7 +13,8 @@ use serde_json::json;
 use std::time::Duration;
 
 use crate::support::{
-    fresh_prefix, now_ms, real_urls, test_config, wait_for_status, Backend, TestApp, APP_ID,
+    fresh_prefix, now_ms, poll_until, real_urls, test_config, wait_for_status, Backend, TestApp,
+    APP_ID,
 };
 
 async fn amqp_channel() -> (Connection, Channel) {
@@ -150,4 +152,94 @@ async fn an_unroutable_publish_answers_503_and_the_topology_heals() {
     };
     let body = take_one(&channel, &dispatch).await;
     assert_eq!(Envelope::decode(&body).unwrap().message_id.to_string(), id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn occurrences_due_together_cross_as_one_batch() {
+    let prefix = fresh_prefix();
+    let mut config = test_config(Backend::Real, &prefix);
+    // One shard: everything due comes in one claim.
+    config.scheduler.shards = 1;
+    // Ingest and a scheduler, no dispatcher: what the scheduler fires stays on the dispatch route.
+    let _ingest = TestApp::spawn_with(Role::Ingest, config.clone()).await;
+    let ingest = &_ingest.client;
+    let _scheduler = TestApp::spawn_with(Role::Scheduler, config).await;
+    let publish_at = now_ms() + 3_000;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(
+            ingest
+                .publish_ok("news", json!({"message": n, "publishAt": publish_at}))
+                .await,
+        );
+    }
+    assert!(now_ms() < publish_at, "published before they were due");
+
+    let (_connection, channel) = amqp_channel().await;
+    let body = take_one(&channel, &Topology::new(&prefix).queue(Route::Dispatch)).await;
+    let mut fired: Vec<String> = herald_core::batch::split_batch(&body)
+        .expect("a batch")
+        .into_iter()
+        .map(|envelope| {
+            let envelope = Envelope::decode(envelope).expect("a v1 envelope");
+            assert_eq!(envelope.schedule.publish_at, publish_at);
+            envelope.message_id.to_string()
+        })
+        .collect();
+    fired.sort();
+    ids.sort();
+    assert_eq!(
+        fired, ids,
+        "one broker message carried the five occurrences"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_delivers_what_it_can_and_is_dead_lettered_for_the_rest() {
+    let prefix = fresh_prefix();
+    let app = TestApp::spawn_with(Role::Standalone, test_config(Backend::Real, &prefix)).await;
+    let pending = app
+        .client
+        .publish_ok(
+            "news",
+            json!({"message": 1, "publishAt": now_ms() + 3_600_000}),
+        )
+        .await;
+    let subscription = app.client.subscribe("news").await;
+    let readable = json!({
+        "v": 1, "messageId": herald_core::MessageId::new_random().to_string(), "occurrence": 0,
+        "appId": APP_ID, "channel": "news", "message": "readable", "publisherId": null,
+        "acceptedAt": now_ms(),
+    });
+    let from_the_future = json!({"v": 2, "messageId": pending, "appId": APP_ID});
+    let batch = herald_core::batch::encode_batch([
+        serde_json::to_vec(&readable).unwrap().as_slice(),
+        serde_json::to_vec(&from_the_future).unwrap().as_slice(),
+    ]);
+    let topology = Topology::new(&prefix);
+    let (_connection, channel) = amqp_channel().await;
+    channel
+        .basic_publish(
+            topology.exchange.as_str().into(),
+            "dispatch".into(),
+            BasicPublishOptions::default(),
+            &batch,
+            BasicProperties::default(),
+        )
+        .await
+        .unwrap();
+
+    let delivered = poll_until(
+        &app.client,
+        "news",
+        &subscription,
+        1,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    assert_eq!(delivered[0]["data"], "readable", "{delivered:?}");
+    wait_for_status(&app.client, &pending, "failed", Duration::from_secs(10)).await;
+    let parked = take_one(&channel, &topology.dead_queue).await;
+    assert_eq!(parked, batch, "the whole batch is parked for operators");
 }
