@@ -142,20 +142,19 @@ impl Firing {
                 }
             }
         }
-        let released = join_all(settled.iter().map(|(member, next)| async move {
-            self.release(member, *next).await;
-            *next
-        }));
-        let published = self.publish(&due, claim.now_ms);
-        let (released, published) = tokio::join!(released, published);
-        let next = released.into_iter().chain(published).flatten().min();
+        settled.extend(self.publish(&due, claim.now_ms).await);
+        // Every claim that ended here, in one step; the others wait for their lease.
+        if let Err(err) = schedule.release(&settled).await {
+            tracing::warn!(error = %err, count = settled.len(), "release failed, the entries are due again after the lease");
+        }
+        let next = settled.iter().filter_map(|(_, next)| *next).min();
         Ok((claim, next))
     }
 
-    /// Publishes the due occurrences in batches, one broker confirm each, then commits and
-    /// releases each; the next due times of those that stay scheduled.
-    async fn publish(&self, due: &[Due<'_>], now_ms: i64) -> Vec<Option<i64>> {
-        let mut nexts = Vec::new();
+    /// Publishes the due occurrences in batches, one broker confirm each, then commits each;
+    /// the claims ended, with their next due times.
+    async fn publish<'a>(&self, due: &[Due<'a>], now_ms: i64) -> Vec<(&'a Member, Option<i64>)> {
+        let mut settled = Vec::new();
         for occurrences in batch::chunk_by_size(due) {
             let body = batch::encode_batch(occurrences.iter().map(|d| d.body.as_slice()));
             if let Err(err) = self.backends.queue.publish(Route::Dispatch, body).await {
@@ -169,33 +168,26 @@ impl Firing {
                     .lateness_seconds
                     .observe((now_ms - d.due_ms).max(0) as f64 / 1000.0);
             }
-            nexts.extend(join_all(occurrences.iter().map(|d| self.commit(d))).await);
+            let committed = join_all(occurrences.iter().map(|d| self.commit(d))).await;
+            settled.extend(committed.into_iter().flatten());
         }
-        nexts
+        settled
     }
 
-    /// Records a published occurrence and releases the entry to its next one.
-    async fn commit(&self, due: &Due<'_>) -> Option<i64> {
+    /// Records a published occurrence; the claim to end, with the entry's next due time. A
+    /// failed commit keeps the claim: the occurrence fires again after the lease (and is dropped
+    /// as a duplicate).
+    async fn commit<'a>(&self, due: &Due<'a>) -> Option<(&'a Member, Option<i64>)> {
         let schedule = &self.backends.schedule;
         match schedule
             .commit(due.member, due.occurrence, self.status_ttl)
             .await
         {
-            Ok(next) => {
-                self.release(due.member, next).await;
-                next
-            }
+            Ok(next) => Some((due.member, next)),
             Err(err) => {
                 tracing::warn!(message_id = %due.member.id, error = %err, "commit failed, the occurrence fires again after the lease");
                 None
             }
-        }
-    }
-
-    /// Ends a claim; on failure the entry waits for its lease to expire.
-    async fn release(&self, member: &Member, next: Option<i64>) {
-        if let Err(err) = self.backends.schedule.release(member, next).await {
-            tracing::warn!(message_id = %member.id, error = %err, "release failed, the entry is due again after the lease");
         }
     }
 }

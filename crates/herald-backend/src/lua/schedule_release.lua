@@ -1,12 +1,14 @@
--- Ends a claim: the entry leaves the lease set and, when it has a next occurrence, goes back to
--- the due set at that time.
+-- Ends claims of one shard: each entry leaves the lease set and, when it has a next occurrence,
+-- goes back to the due set at that time. One call ends a whole batch.
 -- KEYS[1]: the shard's due set
 -- KEYS[2]: the shard's lease set
--- ARGV[1]: the member
--- ARGV[2]: its next due time, ms, or -1 for none
--- Returns: 1
-redis.call('ZREM', KEYS[2], ARGV[1])
-if tonumber(ARGV[2]) >= 0 then
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+-- ARGV: pairs of (member, its next due time in ms, or -1 for none)
+-- Returns: the number of claims ended
+for i = 1, #ARGV, 2 do
+  redis.call('ZREM', KEYS[2], ARGV[i])
+  local due = tonumber(ARGV[i + 1])
+  if due >= 0 then
+    redis.call('ZADD', KEYS[1], due, ARGV[i])
+  end
 end
-return 1
+return #ARGV / 2

@@ -255,9 +255,12 @@ impl ScheduleStore for MemoryScheduleStore {
         }))
     }
 
-    async fn release(&self, member: &Member, next_due_ms: Option<i64>) -> Result<(), StoreError> {
-        self.statuses
-            .with(|all| all.schedule.place(member, next_due_ms.map(Position::Due)));
+    async fn release(&self, released: &[(&Member, Option<i64>)]) -> Result<(), StoreError> {
+        self.statuses.with(|all| {
+            for (member, next_due_ms) in released {
+                all.schedule.place(member, next_due_ms.map(Position::Due));
+            }
+        });
         Ok(())
     }
 }

@@ -106,8 +106,9 @@ pub trait ScheduleStore: Send + Sync + 'static {
         occurrence: u64,
         status_ttl: Duration,
     ) -> Result<Option<i64>, StoreError>;
-    /// Ends a claim, putting the entry back at `next_due_ms` when it has one.
-    async fn release(&self, member: &Member, next_due_ms: Option<i64>) -> Result<(), StoreError>;
+    /// Ends claims (typically a whole batch at once), putting each entry back at its next due
+    /// time when it has one.
+    async fn release(&self, released: &[(&Member, Option<i64>)]) -> Result<(), StoreError>;
 }
 
 /// The shard of a message: spread by its UUID, fixed for a deployment's shard count.

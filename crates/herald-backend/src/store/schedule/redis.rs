@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use redis::{AsyncCommands, Script, Value};
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -167,16 +168,25 @@ impl ScheduleStore for RedisScheduleStore {
         Ok((next >= 0).then_some(next))
     }
 
-    async fn release(&self, member: &Member, next_due_ms: Option<i64>) -> Result<(), StoreError> {
+    async fn release(&self, released: &[(&Member, Option<i64>)]) -> Result<(), StoreError> {
+        let mut by_shard: BTreeMap<u32, Vec<&(&Member, Option<i64>)>> = BTreeMap::new();
+        for release in released {
+            by_shard
+                .entry(self.shard(release.0))
+                .or_default()
+                .push(release);
+        }
         let mut conn = self.conn.get()?;
-        let shard = self.shard(member);
-        let _: i64 = RELEASE
-            .key(self.keys.due(shard))
-            .key(self.keys.lease(shard))
-            .arg(member.encode())
-            .arg(next_due_ms.unwrap_or(-1))
-            .invoke_async(&mut conn)
-            .await?;
+        for (shard, members) in by_shard {
+            let mut invocation = RELEASE.key(self.keys.due(shard));
+            invocation.key(self.keys.lease(shard));
+            for (member, next_due_ms) in members {
+                invocation
+                    .arg(member.encode())
+                    .arg(next_due_ms.unwrap_or(-1));
+            }
+            let _: i64 = invocation.invoke_async(&mut conn).await?;
+        }
         Ok(())
     }
 }
