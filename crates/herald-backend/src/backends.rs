@@ -87,7 +87,7 @@ impl Backends {
                 ));
                 let redis = RedisConn::start(redis_url)?;
                 health.register(Arc::new(redis.clone()));
-                let keys = Keys::new(&config.redis.key_prefix);
+                let keys = Keys::new(&config.redis.key_prefix, config.scheduler.shards);
                 Ok(Self {
                     queue,
                     statuses: Arc::new(RedisStatusStore::new(

@@ -5,7 +5,7 @@
 
 use futures_util::future::join_all;
 use herald_backend::queue::Route;
-use herald_backend::store::schedule::{Claim, Fire, Member};
+use herald_backend::store::schedule::{Claim, Fire, Published};
 use herald_backend::Backends;
 use herald_core::{batch, Envelope};
 use std::time::Duration;
@@ -106,55 +106,48 @@ impl Firing {
         let schedule = &self.backends.schedule;
         let claim = schedule.claim(shard, self.batch, self.lease).await?;
         self.metrics.expired_leases.inc_by(claim.expired_leases);
-        let fired = join_all(claim.members.iter().map(|m| schedule.fire(m))).await;
+        // On failure every claim stays leased, and fires again after the lease.
+        let fired = schedule.fire(shard, &claim.members).await?;
         let mut due = Vec::new();
-        let mut settled = Vec::new();
+        let mut nexts = Vec::new();
         for (member, fired) in claim.members.iter().zip(fired) {
             match fired {
-                Ok(Fire::Gone) => settled.push((member, None)),
-                Ok(Fire::NotDue(at)) => settled.push((member, Some(at))),
-                Ok(Fire::Now {
+                Fire::Gone => {}
+                Fire::NotDue(at) => nexts.push(at),
+                Fire::Now {
                     occurrence,
                     envelope,
                     due_ms,
                     skipped,
-                }) => match Envelope::decode(envelope.as_bytes()) {
-                    Ok(mut envelope) => {
-                        envelope.occurrence = occurrence;
-                        due.push(Due {
+                    repeating,
+                } => match envelope_of(envelope, occurrence) {
+                    Ok(body) => due.push(Due {
+                        published: Published {
                             member,
                             occurrence,
-                            body: envelope.encode(),
-                            due_ms,
-                            skipped,
-                        });
-                    }
+                            repeating,
+                        },
+                        body,
+                        due_ms,
+                        skipped,
+                    }),
                     // Stored by a build that wrote another envelope version: it stays leased,
                     // for a scheduler that can read it.
                     Err(err) => {
                         tracing::error!(message_id = %member.id, error = %err, "cannot read a stored envelope")
                     }
                 },
-                // The claim stays leased: it fires again after the lease (the occurrence id makes
-                // a second publish harmless).
-                Err(err) => {
-                    tracing::warn!(message_id = %member.id, error = %err, "firing failed, retrying after the lease")
-                }
             }
         }
-        settled.extend(self.publish(&due, claim.now_ms).await);
-        // Every claim that ended here, in one step; the others wait for their lease.
-        if let Err(err) = schedule.release(&settled).await {
-            tracing::warn!(error = %err, count = settled.len(), "release failed, the entries are due again after the lease");
-        }
-        let next = settled.iter().filter_map(|(_, next)| *next).min();
-        Ok((claim, next))
+        nexts.extend(self.publish(shard, &due, claim.now_ms).await);
+        Ok((claim, nexts.into_iter().min()))
     }
 
-    /// Publishes the due occurrences in batches, one broker confirm each, then commits each;
-    /// the claims ended, with their next due times.
-    async fn publish<'a>(&self, due: &[Due<'a>], now_ms: i64) -> Vec<(&'a Member, Option<i64>)> {
-        let mut settled = Vec::new();
+    /// Publishes the due occurrences in batches, one broker confirm each, then commits each
+    /// batch; the next due times of those that stay scheduled. A batch that fails stays claimed:
+    /// it fires again after the lease (and its occurrences are dropped as duplicates).
+    async fn publish(&self, shard: u32, due: &[Due<'_>], now_ms: i64) -> Vec<i64> {
+        let mut nexts = Vec::new();
         for occurrences in batch::chunk_by_size(due) {
             let body = batch::encode_batch(occurrences.iter().map(|d| d.body.as_slice()));
             if let Err(err) = self.backends.queue.publish(Route::Dispatch, body).await {
@@ -168,34 +161,40 @@ impl Firing {
                     .lateness_seconds
                     .observe((now_ms - d.due_ms).max(0) as f64 / 1000.0);
             }
-            let committed = join_all(occurrences.iter().map(|d| self.commit(d))).await;
-            settled.extend(committed.into_iter().flatten());
-        }
-        settled
-    }
-
-    /// Records a published occurrence; the claim to end, with the entry's next due time. A
-    /// failed commit keeps the claim: the occurrence fires again after the lease (and is dropped
-    /// as a duplicate).
-    async fn commit<'a>(&self, due: &Due<'a>) -> Option<(&'a Member, Option<i64>)> {
-        let schedule = &self.backends.schedule;
-        match schedule
-            .commit(due.member, due.occurrence, self.status_ttl)
-            .await
-        {
-            Ok(next) => Some((due.member, next)),
-            Err(err) => {
-                tracing::warn!(message_id = %due.member.id, error = %err, "commit failed, the occurrence fires again after the lease");
-                None
+            let published: Vec<Published> = occurrences.iter().map(|d| d.published).collect();
+            match self
+                .backends
+                .schedule
+                .commit(shard, &published, self.status_ttl)
+                .await
+            {
+                Ok(next) => nexts.extend(next.into_iter().flatten()),
+                Err(err) => {
+                    tracing::warn!(error = %err, count = published.len(), "commit failed, the occurrences fire again after the lease")
+                }
             }
         }
+        nexts
     }
+}
+
+/// The envelope of an occurrence, encoded: the stored one (occurrence 0) as it is, or a copy
+/// numbered for a later occurrence.
+fn envelope_of(
+    stored: String,
+    occurrence: u64,
+) -> Result<Vec<u8>, herald_core::envelope::EnvelopeError> {
+    if occurrence == 0 {
+        return Ok(stored.into_bytes());
+    }
+    let mut envelope = Envelope::decode(stored.as_bytes())?;
+    envelope.occurrence = occurrence;
+    Ok(envelope.encode())
 }
 
 /// An occurrence fired and ready to publish.
 struct Due<'a> {
-    member: &'a Member,
-    occurrence: u64,
+    published: Published<'a>,
     /// Its envelope, encoded.
     body: Vec<u8>,
     due_ms: i64,

@@ -10,17 +10,26 @@
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local batch = tonumber(ARGV[1])
+
+-- Moves members from one set to the other at one score, a slice of them per command (Lua's
+-- unpack has a stack limit).
+local function move(members, from, to, score)
+  for i = 1, #members, 1000 do
+    local slice, scored = {}, {}
+    for j = i, math.min(i + 999, #members) do
+      slice[#slice + 1] = members[j]
+      scored[#scored + 1] = score
+      scored[#scored + 1] = members[j]
+    end
+    redis.call('ZREM', from, unpack(slice))
+    redis.call('ZADD', to, unpack(scored))
+  end
+end
+
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, batch)
-for _, member in ipairs(expired) do
-  redis.call('ZREM', KEYS[2], member)
-  redis.call('ZADD', KEYS[1], now, member)
-end
+move(expired, KEYS[2], KEYS[1], now)
 local claimed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, batch)
-local deadline = now + tonumber(ARGV[2])
-for _, member in ipairs(claimed) do
-  redis.call('ZREM', KEYS[1], member)
-  redis.call('ZADD', KEYS[2], deadline, member)
-end
+move(claimed, KEYS[1], KEYS[2], now + tonumber(ARGV[2]))
 local function earliest(key)
   local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
   if #first == 0 then

@@ -1,39 +1,67 @@
--- Records that occurrence k was published (the broker confirmed it) and schedules the next one,
--- anchored to the first occurrence: k+1 is due at first + (k+1) * interval, never "now + interval".
--- Repeating it for the same k changes nothing.
--- KEYS[1]: the message's status hash
--- KEYS[2]: the message's schedule entry (hash)
--- KEYS[3]: the message's envelope (string)
--- ARGV[1]: the occurrence that was published
--- ARGV[2]: time to live of the status record after the last occurrence, ms
--- Returns: the due time of the next occurrence, ms, or -1 when there is none
-local f = redis.call('HMGET', KEYS[2], 'first', 'every', 'expires', 'next')
-if not f[1] then
-  return -1
-end
-local first, every, expires, k = tonumber(f[1]), tonumber(f[2]) * 1000, tonumber(f[3]), tonumber(f[4])
-local published = tonumber(ARGV[1])
-if published < k then
-  return first + k * every
-end
-redis.call('HINCRBY', KEYS[1], 'fired', 1)
-local nextk = published + 1
-local due = first + nextk * every
-if every == 0 or (expires > 0 and due > expires) then
-  redis.call('DEL', KEYS[2], KEYS[3])
-  -- The last occurrence of a repeating message is its publication; a one-shot message is
-  -- marked published by the dispatcher, as an immediate one.
-  if every > 0 and redis.call('HGET', KEYS[1], 's') == 'scheduled' then
-    redis.call('HSET', KEYS[1], 's', 'published')
-    redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  end
-  return -1
-end
-redis.call('HSET', KEYS[2], 'next', nextk)
+-- Records, for each occurrence of a repeating message in one shard's batch that was published
+-- (the broker confirmed it), that it was, schedules the entry's next occurrence, and ends the
+-- entry's claim: it goes back to the due set at that time, or leaves the sets when there is none.
+-- The next occurrence is anchored to the first: k+1 is due at first + (k+1) * interval, never
+-- "now + interval". Repeating it for the same k changes nothing. (One-shot messages need no
+-- script: the scheduler ends them with one MULTI.) Every key is in the shard's hash slot.
+-- KEYS[1]: the shard's due set; KEYS[2]: the shard's lease set
+-- KEYS[3i], KEYS[3i+1], KEYS[3i+2] (i = 1..n): entry i's status hash, schedule entry (hash) and
+--   envelope (string)
+-- ARGV[1]: time to live of a status record after the last occurrence, ms
+-- ARGV[2i], ARGV[2i+1]: entry i's member in the shard's sets, and the occurrence published
+-- Returns, per entry: the due time of its next occurrence, ms, or -1 when there is none
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = math.max(due - now, 0) + tonumber(ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ttl)
-redis.call('PEXPIRE', KEYS[3], ttl)
-redis.call('PEXPIRE', KEYS[1], ttl)
-return due
+local status_ttl = tonumber(ARGV[1])
+
+local function commit(status, entry, envelope, published)
+  local f = redis.call('HMGET', entry, 'first', 'every', 'expires', 'next')
+  if not f[1] then
+    return -1
+  end
+  local first, every, expires, k = tonumber(f[1]), tonumber(f[2]) * 1000, tonumber(f[3]), tonumber(f[4])
+  if published < k then
+    return first + k * every
+  end
+  redis.call('HINCRBY', status, 'fired', 1)
+  local nextk = published + 1
+  local due = first + nextk * every
+  if every == 0 or (expires > 0 and due > expires) then
+    redis.call('DEL', entry, envelope)
+    -- The last occurrence of a repeating message is its publication; a one-shot message is
+    -- marked published by the dispatcher, as an immediate one.
+    if every > 0 and redis.call('HGET', status, 's') == 'scheduled' then
+      redis.call('HSET', status, 's', 'published')
+      redis.call('PEXPIRE', status, status_ttl)
+    end
+    return -1
+  end
+  redis.call('HSET', entry, 'next', nextk)
+  local ttl = math.max(due - now, 0) + status_ttl
+  redis.call('PEXPIRE', entry, ttl)
+  redis.call('PEXPIRE', envelope, ttl)
+  redis.call('PEXPIRE', status, ttl)
+  return due
+end
+
+local out, ended, later = {}, {}, {}
+local n = (#ARGV - 1) / 2
+for i = 1, n do
+  local base = 3 * i
+  local member = ARGV[2 * i]
+  local next_due = commit(KEYS[base], KEYS[base + 1], KEYS[base + 2], tonumber(ARGV[2 * i + 1]))
+  ended[#ended + 1] = member
+  if next_due >= 0 then
+    later[#later + 1] = next_due
+    later[#later + 1] = member
+  end
+  out[i] = next_due
+end
+-- The claims end in one command each (a slice at a time: unpack has a stack limit).
+for i = 1, #ended, 1000 do
+  redis.call('ZREM', KEYS[2], unpack(ended, i, math.min(i + 999, #ended)))
+end
+for i = 1, #later, 1000 do
+  redis.call('ZADD', KEYS[1], unpack(later, i, math.min(i + 999, #later)))
+end
+return out

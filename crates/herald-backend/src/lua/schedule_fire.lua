@@ -1,43 +1,62 @@
--- Decides whether a claimed entry fires now, and which occurrence. Cancel goes through the same
--- keys, so exactly one of cancel and fire wins. A one-shot message being fired stops being
--- cancellable. After downtime, missed occurrences of a repeating message are skipped (counted),
--- not replayed: the latest one due fires, once.
--- KEYS[1]: the message's status hash
--- KEYS[2]: the message's schedule entry (hash)
--- KEYS[3]: the message's envelope (string)
--- Returns: {-1} gone (cancelled or finished), {-2, due} not due yet,
---          or {occurrence, envelope, due, skipped now}
-if redis.call('HGET', KEYS[1], 's') ~= 'scheduled' or redis.call('EXISTS', KEYS[2]) == 0 then
-  return {-1}
-end
+-- Decides, for each entry of one shard's claim, whether it fires now and which occurrence.
+-- Cancel goes through the same keys, so exactly one of cancel and fire wins. A one-shot message
+-- being fired stops being cancellable. After downtime, missed occurrences of a repeating message
+-- are skipped (counted), not replayed: the latest one due fires, once. An entry that does not
+-- fire ends its claim here: gone, it leaves the lease set; not due, it goes back to the due set.
+-- The caller reads the envelopes of those that fire (MGET: the same slot). Every key is in the
+-- shard's hash slot.
+-- KEYS[1]: the shard's due set; KEYS[2]: the shard's lease set
+-- KEYS[2i+1], KEYS[2i+2] (i = 1..n): entry i's status hash and schedule entry (hash)
+-- ARGV[i]: entry i's member in the shard's sets
+-- Returns, per entry: {-1} gone (cancelled or finished), {-2, due} not due yet, or
+--   {occurrence, due, skipped now, interval s}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local f = redis.call('HMGET', KEYS[2], 'first', 'every', 'expires', 'next', 'env')
--- Entries stored before the envelope had its own key keep it in the hash.
-local envelope = redis.call('GET', KEYS[3]) or f[5]
-if not envelope then
-  return {-1}
-end
-local first, every, expires, k = tonumber(f[1]), tonumber(f[2]) * 1000, tonumber(f[3]), tonumber(f[4])
-local due = first + k * every
-if due > now then
-  return {-2, due}
-end
-local skipped = 0
-if every > 0 then
-  local latest = math.floor((now - first) / every)
-  if expires > 0 then
-    latest = math.min(latest, math.floor((expires - first) / every))
+local gone, later = {}, {}
+
+local function fire(status, entry, member)
+  local f = redis.call('HMGET', entry, 'first', 'every', 'expires', 'next')
+  if not f[1] or redis.call('HGET', status, 's') ~= 'scheduled' then
+    gone[#gone + 1] = member
+    return {-1}
   end
-  if latest > k then
-    skipped = latest - k
-    k = latest
-    due = first + k * every
-    redis.call('HSET', KEYS[2], 'next', k)
-    redis.call('HINCRBY', KEYS[2], 'skipped', skipped)
-    redis.call('HINCRBY', KEYS[1], 'skipped', skipped)
+  local first, every, expires, k = tonumber(f[1]), tonumber(f[2]) * 1000, tonumber(f[3]), tonumber(f[4])
+  local due = first + k * every
+  if due > now then
+    gone[#gone + 1] = member
+    later[#later + 1] = due
+    later[#later + 1] = member
+    return {-2, due}
   end
-else
-  redis.call('HSET', KEYS[1], 'k', 'immediate')
+  local skipped = 0
+  if every > 0 then
+    local latest = math.floor((now - first) / every)
+    if expires > 0 then
+      latest = math.min(latest, math.floor((expires - first) / every))
+    end
+    if latest > k then
+      skipped = latest - k
+      k = latest
+      due = first + k * every
+      redis.call('HSET', entry, 'next', k)
+      redis.call('HINCRBY', entry, 'skipped', skipped)
+      redis.call('HINCRBY', status, 'skipped', skipped)
+    end
+  else
+    redis.call('HSET', status, 'k', 'immediate')
+  end
+  return {k, due, skipped, tonumber(f[2])}
 end
-return {k, envelope, due, skipped}
+
+local out = {}
+for i = 1, #ARGV do
+  out[i] = fire(KEYS[2 * i + 1], KEYS[2 * i + 2], ARGV[i])
+end
+-- The claims that end here, in one command each (a slice at a time: unpack has a stack limit).
+for i = 1, #gone, 1000 do
+  redis.call('ZREM', KEYS[2], unpack(gone, i, math.min(i + 999, #gone)))
+end
+for i = 1, #later, 1000 do
+  redis.call('ZADD', KEYS[1], unpack(later, i, math.min(i + 999, #later)))
+end
+return out

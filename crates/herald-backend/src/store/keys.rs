@@ -3,35 +3,47 @@
 
 use herald_core::{ChannelName, MessageId, OccurrenceId, SubscriptionId};
 
+use crate::store::schedule::shard_of;
+
 /// Builds every key under one prefix.
 #[derive(Debug, Clone)]
 pub struct Keys {
     prefix: String,
+    /// The schedule's shard count (`scheduler.shards`): a message's keys carry its shard's tag.
+    shards: u32,
 }
 
 impl Keys {
-    pub fn new(prefix: &str) -> Self {
+    pub fn new(prefix: &str, shards: u32) -> Self {
         Self {
             prefix: prefix.to_string(),
+            shards: shards.max(1),
         }
     }
 
-    /// `<p>:status:{<app>:<messageId>}`: hash `s` (status), `k` (delivery kind), `e` (error
-    /// message). Keyed by app too, so one app cannot read or cancel another's messages.
+    /// The hash tag and name shared by every key of one message: `{s<shard>}:<app>:<messageId>`.
+    /// Tagged by the message's schedule shard, so one script can fire or commit a whole batch of
+    /// a shard's messages (and its due and lease sets) on Redis Cluster.
+    fn message(&self, app: &str, id: MessageId) -> String {
+        format!("{{s{}}}:{app}:{id}", shard_of(id, self.shards))
+    }
+
+    /// `<p>:status:{s<shard>}:<app>:<messageId>`: hash `s` (status), `k` (delivery kind), `e`
+    /// (error message). Keyed by app too, so one app cannot read or cancel another's messages.
     pub fn status(&self, app: &str, id: MessageId) -> String {
-        format!("{}:status:{{{app}:{id}}}", self.prefix)
+        format!("{}:status:{}", self.prefix, self.message(app, id))
     }
 
-    /// `<p>:sched:{<app>:<messageId>}`: hash, the schedule entry of a deferred message. It shares
-    /// the status record's hash tag: cancel and fire change both in one script.
+    /// `<p>:sched:{s<shard>}:<app>:<messageId>`: hash, the schedule entry of a deferred message.
+    /// It shares the status record's hash tag: cancel and fire change both in one script.
     pub fn schedule_entry(&self, app: &str, id: MessageId) -> String {
-        format!("{}:sched:{{{app}:{id}}}", self.prefix)
+        format!("{}:sched:{}", self.prefix, self.message(app, id))
     }
 
-    /// `<p>:env:{<app>:<messageId>}`: string, the envelope of a deferred message, beside its
-    /// schedule entry (same hash tag).
+    /// `<p>:env:{s<shard>}:<app>:<messageId>`: string, the envelope of a deferred message,
+    /// beside its schedule entry (same hash tag).
     pub fn schedule_envelope(&self, app: &str, id: MessageId) -> String {
-        format!("{}:env:{{{app}:{id}}}", self.prefix)
+        format!("{}:env:{}", self.prefix, self.message(app, id))
     }
 
     /// `<p>:due:{s<shard>}`: zset, the shard's entries by next due time (ms, Redis clock).
@@ -112,8 +124,25 @@ mod tests {
     }
 
     #[test]
+    fn the_keys_of_a_message_share_its_shards_tag_with_the_shards_sets() {
+        let keys = Keys::new("t1", 16);
+        let id = MessageId::new_random();
+        let tag = format!("s{}", shard_of(id, 16));
+        for key in [
+            keys.status("a{pp}", id),
+            keys.schedule_entry("a{pp}", id),
+            keys.schedule_envelope("a{pp}", id),
+            keys.due(shard_of(id, 16)),
+            keys.lease(shard_of(id, 16)),
+        ] {
+            assert_eq!(hash_tag(&key), tag, "{key}");
+        }
+        assert_ne!(keys.status("a", id), keys.status("b", id));
+    }
+
+    #[test]
     fn keys_of_one_channel_share_a_hash_tag() {
-        let keys = Keys::new("t1");
+        let keys = Keys::new("t1", 16);
         let channel = ChannelName::parse("news").unwrap();
         let inbox = keys.inbox("app", &channel);
         let occurrence = OccurrenceId {

@@ -185,7 +185,7 @@ async fn polling_keys_in_redis_expire_when_idle() {
         .await
         .unwrap();
     let channel = herald_core::ChannelName::parse("news").unwrap();
-    let keys = Keys::new(&prefix).inbox(APP_ID, &channel);
+    let keys = Keys::new(&prefix, 16).inbox(APP_ID, &channel);
     let sub_id = herald_core::SubscriptionId::parse(&subscription).unwrap();
     for (key, limit_ms) in [
         (keys.subscription(sub_id), 30_000),

@@ -182,7 +182,7 @@ async fn the_members_of_a_node_that_died_are_announced_gone() {
     let (_, redis) = real_urls();
     let client = redis::Client::open(redis.expose_secret()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let key = Keys::new(&prefix).presence(APP_ID, &ChannelName::parse("room").unwrap());
+    let key = Keys::new(&prefix, 16).presence(APP_ID, &ChannelName::parse("room").unwrap());
     let () = redis::cmd("HSET")
         .arg(&key)
         .arg("ghost")

@@ -15,11 +15,12 @@ use herald::Role;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_message_is_a_compact_entry_and_an_envelope_that_cancel_removes() {
     let prefix = fresh_prefix();
-    let app = TestApp::spawn_with(Role::Standalone, test_config(Backend::Real, &prefix)).await;
+    let config = test_config(Backend::Real, &prefix);
+    let keys = Keys::new(&prefix, config.scheduler.shards);
+    let app = TestApp::spawn_with(Role::Standalone, config).await;
     let body = json!({"message": "x".repeat(1024), "publishAt": now_ms() + 3_600_000});
     let id = app.client.publish_ok("news", body).await;
 
-    let keys = Keys::new(&prefix);
     let message_id = MessageId::parse(&id).unwrap();
     let (entry, envelope) = (
         keys.schedule_entry(APP_ID, message_id),

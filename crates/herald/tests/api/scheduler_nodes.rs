@@ -64,7 +64,7 @@ async fn due_entries(prefix: &str) -> i64 {
         .scheduler
         .shards;
     let mut conn = redis_conn().await;
-    let keys = Keys::new(prefix);
+    let keys = Keys::new(prefix, shards);
     let mut total = 0;
     for shard in 0..shards {
         let n: i64 = redis::cmd("ZCARD")

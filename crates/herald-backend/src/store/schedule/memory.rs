@@ -9,8 +9,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Claim, Fire, Member, NewEntry, ScheduleStore};
+use super::{Claim, Fire, Member, NewEntry, Published, ScheduleStore};
 use crate::error::StoreError;
+use crate::store::status::memory::Entries;
 use crate::store::status::MemoryStatusStore;
 
 struct Entry {
@@ -165,102 +166,126 @@ impl ScheduleStore for MemoryScheduleStore {
         }))
     }
 
-    async fn fire(&self, member: &Member) -> Result<Fire, StoreError> {
+    async fn fire(&self, _shard: u32, members: &[Member]) -> Result<Vec<Fire>, StoreError> {
         let now = now_ms();
         Ok(self.statuses.with(|all| {
-            let scheduled = all
-                .live(&member.app, member.id)
-                .is_some_and(|s| s.record.status == MessageStatus::Scheduled);
-            let Some(entry) = all.schedule.entries.get_mut(member).filter(|_| scheduled) else {
-                return Fire::Gone;
-            };
-            let mut due = entry.first_ms + entry.next as i64 * entry.every_ms;
-            if due > now {
-                return Fire::NotDue(due);
-            }
-            let mut skipped = 0;
-            if entry.every_ms > 0 {
-                let mut latest = ((now - entry.first_ms) / entry.every_ms) as u64;
-                if entry.expires_ms > 0 {
-                    latest =
-                        latest.min(((entry.expires_ms - entry.first_ms) / entry.every_ms) as u64);
-                }
-                if latest > entry.next {
-                    skipped = latest - entry.next;
-                    entry.next = latest;
-                    due = entry.first_ms + latest as i64 * entry.every_ms;
-                }
-            }
-            let one_shot = entry.every_ms == 0;
-            let fire = Fire::Now {
-                occurrence: entry.next,
-                envelope: entry.envelope.clone(),
-                due_ms: due,
-                skipped,
-            };
-            if let Some(status) = all.live(&member.app, member.id) {
-                if one_shot {
-                    // A one-shot message on its way can no longer be cancelled.
-                    status.kind = DeliveryKind::Immediate;
-                }
-                if skipped > 0 {
-                    status
-                        .record
-                        .occurrences
-                        .get_or_insert_with(Default::default)
-                        .skipped += skipped;
-                }
-            }
-            fire
+            members
+                .iter()
+                .map(|member| {
+                    let fire = fire_one(all, member, now);
+                    match fire {
+                        Fire::Gone => all.schedule.place(member, None),
+                        Fire::NotDue(due) => all.schedule.place(member, Some(Position::Due(due))),
+                        Fire::Now { .. } => {}
+                    }
+                    fire
+                })
+                .collect()
         }))
     }
 
     async fn commit(
         &self,
-        member: &Member,
-        occurrence: u64,
+        _shard: u32,
+        published: &[Published<'_>],
         status_ttl: Duration,
-    ) -> Result<Option<i64>, StoreError> {
+    ) -> Result<Vec<Option<i64>>, StoreError> {
         Ok(self.statuses.with(|all| {
-            let entry = all.schedule.entries.get_mut(member)?;
-            if occurrence < entry.next {
-                return Some(entry.first_ms + entry.next as i64 * entry.every_ms);
-            }
-            let next = occurrence + 1;
-            let due = entry.first_ms + next as i64 * entry.every_ms;
-            let repeating = entry.every_ms > 0;
-            let finished = !repeating || (entry.expires_ms > 0 && due > entry.expires_ms);
-            if finished {
-                all.schedule.entries.remove(member);
-            } else {
-                entry.next = next;
-            }
-            if let Some(status) = all.live(&member.app, member.id) {
-                status
-                    .record
-                    .occurrences
-                    .get_or_insert_with(Default::default)
-                    .fired += 1;
-                if !finished {
-                    let lasts = Duration::from_millis((due - now_ms()).max(0) as u64) + status_ttl;
-                    status.expires = status.expires.max(Instant::now() + lasts);
-                } else if repeating && status.record.status == MessageStatus::Scheduled {
-                    // The last occurrence of a repeating message is its publication; a one-shot
-                    // message is marked published by the dispatcher.
-                    status.record.status = MessageStatus::Published;
-                    status.expires = Instant::now() + status_ttl;
-                }
-            }
-            (!finished).then_some(due)
+            published
+                .iter()
+                .map(|p| {
+                    let next = commit_one(all, p.member, p.occurrence, status_ttl);
+                    all.schedule.place(p.member, next.map(Position::Due));
+                    next
+                })
+                .collect()
         }))
     }
+}
 
-    async fn release(&self, released: &[(&Member, Option<i64>)]) -> Result<(), StoreError> {
-        self.statuses.with(|all| {
-            for (member, next_due_ms) in released {
-                all.schedule.place(member, next_due_ms.map(Position::Due));
-            }
-        });
-        Ok(())
+/// Whether one claimed entry fires now (`schedule_fire.lua`).
+fn fire_one(all: &mut Entries, member: &Member, now: i64) -> Fire {
+    let scheduled = all
+        .live(&member.app, member.id)
+        .is_some_and(|s| s.record.status == MessageStatus::Scheduled);
+    let Some(entry) = all.schedule.entries.get_mut(member).filter(|_| scheduled) else {
+        return Fire::Gone;
+    };
+    let mut due = entry.first_ms + entry.next as i64 * entry.every_ms;
+    if due > now {
+        return Fire::NotDue(due);
     }
+    let mut skipped = 0;
+    if entry.every_ms > 0 {
+        let mut latest = ((now - entry.first_ms) / entry.every_ms) as u64;
+        if entry.expires_ms > 0 {
+            latest = latest.min(((entry.expires_ms - entry.first_ms) / entry.every_ms) as u64);
+        }
+        if latest > entry.next {
+            skipped = latest - entry.next;
+            entry.next = latest;
+            due = entry.first_ms + latest as i64 * entry.every_ms;
+        }
+    }
+    let one_shot = entry.every_ms == 0;
+    let fire = Fire::Now {
+        occurrence: entry.next,
+        envelope: entry.envelope.clone(),
+        due_ms: due,
+        skipped,
+        repeating: !one_shot,
+    };
+    if let Some(status) = all.live(&member.app, member.id) {
+        if one_shot {
+            // A one-shot message on its way can no longer be cancelled.
+            status.kind = DeliveryKind::Immediate;
+        }
+        if skipped > 0 {
+            status
+                .record
+                .occurrences
+                .get_or_insert_with(Default::default)
+                .skipped += skipped;
+        }
+    }
+    fire
+}
+
+/// Records one published occurrence (`schedule_commit.lua`); the next one's due time.
+fn commit_one(
+    all: &mut Entries,
+    member: &Member,
+    occurrence: u64,
+    status_ttl: Duration,
+) -> Option<i64> {
+    let entry = all.schedule.entries.get_mut(member)?;
+    if occurrence < entry.next {
+        return Some(entry.first_ms + entry.next as i64 * entry.every_ms);
+    }
+    let next = occurrence + 1;
+    let due = entry.first_ms + next as i64 * entry.every_ms;
+    let repeating = entry.every_ms > 0;
+    let finished = !repeating || (entry.expires_ms > 0 && due > entry.expires_ms);
+    if finished {
+        all.schedule.entries.remove(member);
+    } else {
+        entry.next = next;
+    }
+    if let Some(status) = all.live(&member.app, member.id) {
+        status
+            .record
+            .occurrences
+            .get_or_insert_with(Default::default)
+            .fired += 1;
+        if !finished {
+            let lasts = Duration::from_millis((due - now_ms()).max(0) as u64) + status_ttl;
+            status.expires = status.expires.max(Instant::now() + lasts);
+        } else if repeating && status.record.status == MessageStatus::Scheduled {
+            // The last occurrence of a repeating message is its publication; a one-shot
+            // message is marked published by the dispatcher.
+            status.record.status = MessageStatus::Published;
+            status.expires = Instant::now() + status_ttl;
+        }
+    }
+    (!finished).then_some(due)
 }

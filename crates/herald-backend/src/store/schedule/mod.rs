@@ -1,7 +1,9 @@
 //! The schedule of deferred messages: one entry per message (its envelope and the state of its
 //! occurrences, beside its status record), indexed by due time in sharded sets. A scheduler
-//! claims due entries under a lease, fires them (the one step cancel also goes through), publishes
-//! them, commits, and releases them to their next due time. See `src/lua/schedule_*.lua`.
+//! claims a batch of a shard's due entries under a lease, fires them (the one step cancel also
+//! goes through), publishes them, and commits them, which puts each back at its next due time.
+//! Each step is one call for the whole batch: a message's keys share its shard's hash tag. See
+//! `src/lua/schedule_*.lua`.
 
 pub(crate) mod memory;
 mod redis;
@@ -81,7 +83,18 @@ pub enum Fire {
         due_ms: i64,
         /// Occurrences skipped now because they were missed while no scheduler ran.
         skipped: u64,
+        /// Whether the message repeats (it stays cancellable, and commits schedule its next
+        /// occurrence).
+        repeating: bool,
     },
+}
+
+/// An occurrence the broker confirmed, to commit.
+#[derive(Debug, Clone, Copy)]
+pub struct Published<'a> {
+    pub member: &'a Member,
+    pub occurrence: u64,
+    pub repeating: bool,
 }
 
 /// The schedule.
@@ -98,17 +111,18 @@ pub trait ScheduleStore: Send + Sync + 'static {
         -> async_channel::Receiver<()>;
     /// Claims up to `batch` due entries of `shard` for `lease`.
     async fn claim(&self, shard: u32, batch: usize, lease: Duration) -> Result<Claim, StoreError>;
-    async fn fire(&self, member: &Member) -> Result<Fire, StoreError>;
-    /// Records `occurrence` as published; the next occurrence's due time, if any.
+    /// Decides for each member of one claim of `shard` (in order) whether it fires now. A member
+    /// that does not ([`Fire::Gone`], [`Fire::NotDue`]) ends its claim here; one that fires stays
+    /// claimed until [`ScheduleStore::commit`] (or, if that never comes, its lease expires).
+    async fn fire(&self, shard: u32, members: &[Member]) -> Result<Vec<Fire>, StoreError>;
+    /// Records occurrences of `shard` as published, and ends their claims; for each (in order)
+    /// the due time of its message's next occurrence, if any.
     async fn commit(
         &self,
-        member: &Member,
-        occurrence: u64,
+        shard: u32,
+        published: &[Published<'_>],
         status_ttl: Duration,
-    ) -> Result<Option<i64>, StoreError>;
-    /// Ends claims (typically a whole batch at once), putting each entry back at its next due
-    /// time when it has one.
-    async fn release(&self, released: &[(&Member, Option<i64>)]) -> Result<(), StoreError>;
+    ) -> Result<Vec<Option<i64>>, StoreError>;
 }
 
 /// The shard of a message: spread by its UUID, fixed for a deployment's shard count.

@@ -1,12 +1,12 @@
-//! The schedule in Redis: entries beside their status records, due and lease sets per shard.
+//! The schedule in Redis: entries beside their status records, due and lease sets per shard, all
+//! of a shard's keys in its hash slot.
 
 use async_trait::async_trait;
 use redis::{AsyncCommands, Script, Value};
-use std::collections::BTreeMap;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use super::{shard_of, Claim, Fire, Member, NewEntry, ScheduleStore};
+use super::{shard_of, Claim, Fire, Member, NewEntry, Published, ScheduleStore};
 use crate::error::StoreError;
 use crate::store::keys::Keys;
 use crate::store::redis_conn::RedisConn;
@@ -19,8 +19,6 @@ static FIRE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("../../lua/schedule_fire.lua")));
 static COMMIT: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("../../lua/schedule_commit.lua")));
-static RELEASE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("../../lua/schedule_release.lua")));
 
 /// A Redis-backed [`ScheduleStore`].
 pub struct RedisScheduleStore {
@@ -126,67 +124,126 @@ impl ScheduleStore for RedisScheduleStore {
         })
     }
 
-    async fn fire(&self, member: &Member) -> Result<Fire, StoreError> {
-        let mut conn = self.conn.get()?;
-        let reply: Vec<Value> = FIRE
-            .key(self.keys.status(&member.app, member.id))
-            .key(self.keys.schedule_entry(&member.app, member.id))
-            .key(self.keys.schedule_envelope(&member.app, member.id))
-            .invoke_async(&mut conn)
-            .await?;
-        match reply.as_slice() {
-            [code] if int(code) == Some(-1) => Ok(Fire::Gone),
-            [code, due] if int(code) == Some(-2) => Ok(Fire::NotDue(
-                int(due).ok_or_else(|| unexpected("fire", due))?,
-            )),
-            [occurrence, envelope, due, skipped] => Ok(Fire::Now {
-                occurrence: int(occurrence).ok_or_else(|| unexpected("fire", occurrence))? as u64,
-                envelope: redis::from_redis_value(envelope.clone())
-                    .map_err(|_| unexpected("fire", envelope))?,
-                due_ms: int(due).ok_or_else(|| unexpected("fire", due))?,
-                skipped: int(skipped).ok_or_else(|| unexpected("fire", skipped))? as u64,
-            }),
-            _ => Err(StoreError::Unexpected(format!("fire answered {reply:?}"))),
+    async fn fire(&self, shard: u32, members: &[Member]) -> Result<Vec<Fire>, StoreError> {
+        if members.is_empty() {
+            return Ok(Vec::new());
         }
+        let mut invocation = FIRE.key(self.keys.due(shard));
+        invocation.key(self.keys.lease(shard));
+        for member in members {
+            invocation
+                .key(self.keys.status(&member.app, member.id))
+                .key(self.keys.schedule_entry(&member.app, member.id))
+                .arg(member.encode());
+        }
+        let mut conn = self.conn.get()?;
+        let replies: Vec<Vec<Value>> = invocation.invoke_async(&mut conn).await?;
+        if replies.len() != members.len() {
+            return Err(StoreError::Unexpected(format!(
+                "fire answered {} of {} entries",
+                replies.len(),
+                members.len()
+            )));
+        }
+        let mut fired: Vec<Fire> = replies.iter().map(|r| fired(r)).collect::<Result<_, _>>()?;
+        // The envelopes of those that fire, in one read outside the script (same hash slot).
+        let firing: Vec<usize> = (0..fired.len())
+            .filter(|&i| matches!(fired[i], Fire::Now { .. }))
+            .collect();
+        if !firing.is_empty() {
+            let keys: Vec<String> = firing
+                .iter()
+                .map(|&i| self.keys.schedule_envelope(&members[i].app, members[i].id))
+                .collect();
+            let envelopes: Vec<Option<String>> = conn.mget(keys).await?;
+            for (i, stored) in firing.into_iter().zip(envelopes) {
+                match (stored, &mut fired[i]) {
+                    (Some(stored), Fire::Now { envelope, .. }) => *envelope = stored,
+                    // Cancelled since (a repeating message): its claim ends at the next claim
+                    // after the lease, when fire finds it gone.
+                    (None, fire) => *fire = Fire::Gone,
+                    _ => {}
+                }
+            }
+        }
+        Ok(fired)
     }
 
     async fn commit(
         &self,
-        member: &Member,
-        occurrence: u64,
+        shard: u32,
+        published: &[Published<'_>],
         status_ttl: Duration,
-    ) -> Result<Option<i64>, StoreError> {
+    ) -> Result<Vec<Option<i64>>, StoreError> {
+        let (repeating, one_shot): (Vec<&Published>, Vec<&Published>) =
+            published.iter().partition(|p| p.repeating);
         let mut conn = self.conn.get()?;
-        let next: i64 = COMMIT
-            .key(self.keys.status(&member.app, member.id))
-            .key(self.keys.schedule_entry(&member.app, member.id))
-            .key(self.keys.schedule_envelope(&member.app, member.id))
-            .arg(occurrence)
-            .arg(status_ttl.as_millis() as u64)
-            .invoke_async(&mut conn)
-            .await?;
-        Ok((next >= 0).then_some(next))
-    }
-
-    async fn release(&self, released: &[(&Member, Option<i64>)]) -> Result<(), StoreError> {
-        let mut by_shard: BTreeMap<u32, Vec<&(&Member, Option<i64>)>> = BTreeMap::new();
-        for release in released {
-            by_shard
-                .entry(self.shard(release.0))
-                .or_default()
-                .push(release);
-        }
-        let mut conn = self.conn.get()?;
-        for (shard, members) in by_shard {
-            let mut invocation = RELEASE.key(self.keys.due(shard));
-            invocation.key(self.keys.lease(shard));
-            for (member, next_due_ms) in members {
-                invocation
-                    .arg(member.encode())
-                    .arg(next_due_ms.unwrap_or(-1));
+        if !one_shot.is_empty() {
+            // A one-shot message's last step needs no script: fired is counted, the entry and
+            // its envelope go, and the claim ends, all in one transaction (one hash slot).
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            let mut gone = Vec::with_capacity(one_shot.len() * 2);
+            let mut ended = Vec::with_capacity(one_shot.len());
+            for p in &one_shot {
+                let (app, id) = (&p.member.app, p.member.id);
+                pipe.hincr(self.keys.status(app, id), "fired", 1).ignore();
+                gone.push(self.keys.schedule_entry(app, id));
+                gone.push(self.keys.schedule_envelope(app, id));
+                ended.push(p.member.encode());
             }
-            let _: i64 = invocation.invoke_async(&mut conn).await?;
+            pipe.del(gone).ignore();
+            pipe.zrem(self.keys.lease(shard), ended).ignore();
+            let () = pipe.query_async(&mut conn).await?;
         }
-        Ok(())
+        let mut nexts = std::collections::HashMap::new();
+        if !repeating.is_empty() {
+            let mut invocation = COMMIT.key(self.keys.due(shard));
+            invocation
+                .key(self.keys.lease(shard))
+                .arg(status_ttl.as_millis() as u64);
+            for p in &repeating {
+                invocation
+                    .key(self.keys.status(&p.member.app, p.member.id))
+                    .key(self.keys.schedule_entry(&p.member.app, p.member.id))
+                    .key(self.keys.schedule_envelope(&p.member.app, p.member.id))
+                    .arg(p.member.encode())
+                    .arg(p.occurrence);
+            }
+            let answered: Vec<i64> = invocation.invoke_async(&mut conn).await?;
+            if answered.len() != repeating.len() {
+                return Err(StoreError::Unexpected(format!(
+                    "commit answered {} of {} entries",
+                    answered.len(),
+                    repeating.len()
+                )));
+            }
+            for (p, next) in repeating.iter().zip(answered) {
+                nexts.insert(p.member, (next >= 0).then_some(next));
+            }
+        }
+        Ok(published
+            .iter()
+            .map(|p| nexts.get(p.member).copied().flatten())
+            .collect())
+    }
+}
+
+/// One entry's answer from `schedule_fire.lua`.
+fn fired(reply: &[Value]) -> Result<Fire, StoreError> {
+    match reply {
+        [code] if int(code) == Some(-1) => Ok(Fire::Gone),
+        [code, due] if int(code) == Some(-2) => Ok(Fire::NotDue(
+            int(due).ok_or_else(|| unexpected("fire", due))?,
+        )),
+        [occurrence, due, skipped, every] => Ok(Fire::Now {
+            occurrence: int(occurrence).ok_or_else(|| unexpected("fire", occurrence))? as u64,
+            // Read next, with the others' (see `fire`).
+            envelope: String::new(),
+            due_ms: int(due).ok_or_else(|| unexpected("fire", due))?,
+            skipped: int(skipped).ok_or_else(|| unexpected("fire", skipped))? as u64,
+            repeating: int(every).ok_or_else(|| unexpected("fire", every))? > 0,
+        }),
+        _ => Err(StoreError::Unexpected(format!("fire answered {reply:?}"))),
     }
 }

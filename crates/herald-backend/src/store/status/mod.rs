@@ -2,7 +2,7 @@
 //! it. Every transition is conditional on the current status, so the order in which a redelivery,
 //! a cancel and a publish arrive cannot move a record backwards.
 
-mod memory;
+pub(crate) mod memory;
 mod redis;
 
 pub use memory::MemoryStatusStore;

@@ -38,7 +38,7 @@ impl Drop for Cleanup {
         let amqp_url = self.amqp_url.clone();
         let redis_url = self.redis_url.clone();
         let topology = Topology::new(&self.amqp_prefix);
-        let keys = herald_backend::store::keys::Keys::new(&self.key_prefix);
+        let keys = herald_backend::store::keys::Keys::new(&self.key_prefix, 16);
         // Drop cannot await, and may run inside a runtime: clean up from a thread of its own.
         let done = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
