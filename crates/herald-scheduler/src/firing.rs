@@ -1,25 +1,26 @@
-//! Firing: claim due entries shard by shard, publish the due occurrences to the dispatch route in
-//! batches (one broker message and confirm for many occurrences), commit each, and release the
-//! entry to its next occurrence. The loop sleeps
-//! until the earliest due time or lease it knows of, or until any scheduler stores something new.
+//! Firing: claim due entries shard by shard, fire them, and hand the due occurrences to the
+//! [`Publisher`], which publishes them to the dispatch route in batches (one broker message and
+//! confirm for many occurrences) and commits them in the background. The loop sleeps until the
+//! earliest due time or lease it knows of, or until any scheduler stores something new (or a
+//! commit schedules a next occurrence).
 
 use futures_util::future::join_all;
-use herald_backend::queue::Route;
-use herald_backend::store::schedule::{Claim, Fire, Published};
+use herald_backend::store::schedule::{Claim, Fire};
 use herald_backend::Backends;
-use herald_core::{batch, Envelope};
+use herald_core::Envelope;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::SchedulerMetrics;
+use crate::publishing::{Due, Publisher};
 
 /// What the firing loop needs.
 pub struct Firing {
     pub backends: Backends,
     pub metrics: SchedulerMetrics,
+    pub publisher: Publisher,
     pub batch: usize,
     pub lease: Duration,
-    pub status_ttl: Duration,
 }
 
 impl Firing {
@@ -48,11 +49,15 @@ impl Firing {
                 continue;
             }
             tokio::select! {
-                _ = shutdown.cancelled() => return,
+                _ = shutdown.cancelled() => break,
                 _ = wakeups.recv() => tracing::debug!("scheduler woken"),
+                _ = self.publisher.scheduled_next.notified() => {}
                 _ = sleep(pause) => {}
             }
         }
+        // What was published gets committed; what was claimed and not published fires again
+        // after its lease.
+        self.publisher.finish().await;
     }
 
     /// Claims and fires every shard once, the shards concurrently (a shard waiting for its
@@ -122,11 +127,9 @@ impl Firing {
                     repeating,
                 } => match envelope_of(envelope, occurrence) {
                     Ok(body) => due.push(Due {
-                        published: Published {
-                            member,
-                            occurrence,
-                            repeating,
-                        },
+                        member: member.clone(),
+                        occurrence,
+                        repeating,
                         body,
                         due_ms,
                         skipped,
@@ -139,42 +142,8 @@ impl Firing {
                 },
             }
         }
-        nexts.extend(self.publish(shard, &due, claim.now_ms).await);
+        self.publisher.publish(shard, due, claim.now_ms).await;
         Ok((claim, nexts.into_iter().min()))
-    }
-
-    /// Publishes the due occurrences in batches, one broker confirm each, then commits each
-    /// batch; the next due times of those that stay scheduled. A batch that fails stays claimed:
-    /// it fires again after the lease (and its occurrences are dropped as duplicates).
-    async fn publish(&self, shard: u32, due: &[Due<'_>], now_ms: i64) -> Vec<i64> {
-        let mut nexts = Vec::new();
-        for occurrences in batch::chunk_by_size(due) {
-            let body = batch::encode_batch(occurrences.iter().map(|d| d.body.as_slice()));
-            if let Err(err) = self.backends.queue.publish(Route::Dispatch, body).await {
-                tracing::warn!(error = %err, count = occurrences.len(), "publishing fired occurrences failed, retrying after the lease");
-                continue;
-            }
-            for d in occurrences {
-                self.metrics.fired.inc();
-                self.metrics.skipped.inc_by(d.skipped);
-                self.metrics
-                    .lateness_seconds
-                    .observe((now_ms - d.due_ms).max(0) as f64 / 1000.0);
-            }
-            let published: Vec<Published> = occurrences.iter().map(|d| d.published).collect();
-            match self
-                .backends
-                .schedule
-                .commit(shard, &published, self.status_ttl)
-                .await
-            {
-                Ok(next) => nexts.extend(next.into_iter().flatten()),
-                Err(err) => {
-                    tracing::warn!(error = %err, count = published.len(), "commit failed, the occurrences fire again after the lease")
-                }
-            }
-        }
-        nexts
     }
 }
 
@@ -190,21 +159,6 @@ fn envelope_of(
     let mut envelope = Envelope::decode(stored.as_bytes())?;
     envelope.occurrence = occurrence;
     Ok(envelope.encode())
-}
-
-/// An occurrence fired and ready to publish.
-struct Due<'a> {
-    published: Published<'a>,
-    /// Its envelope, encoded.
-    body: Vec<u8>,
-    due_ms: i64,
-    skipped: u64,
-}
-
-impl AsRef<[u8]> for Due<'_> {
-    fn as_ref(&self) -> &[u8] {
-        &self.body
-    }
 }
 
 async fn sleep(pause: Option<Duration>) {

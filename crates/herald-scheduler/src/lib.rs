@@ -2,14 +2,15 @@
 //!
 //! [`intake`] consumes the schedule route and stores each deferred message in the schedule
 //! (Redis, or memory in standalone), acknowledging it once stored; [`firing`] claims due entries
-//! under a lease, publishes each due occurrence to the dispatch route with the broker's confirm,
-//! commits it (a one-shot message is done, a repeating one gets its next occurrence, anchored to
-//! the first) and releases the entry. Cancel and fire go through the same atomic step, and every
+//! under a lease and fires them; [`publishing`] publishes the due occurrences to the dispatch
+//! route in batches with the broker's confirm and commits them (a one-shot message is done, a
+//! repeating one gets its next occurrence, anchored to the first), ending their claims. Cancel and fire go through the same atomic step, and every
 //! occurrence carries its number, so the dispatcher drops a duplicate.
 
 pub mod firing;
 pub mod intake;
 pub mod metrics;
+pub mod publishing;
 
 pub use metrics::SchedulerMetrics;
 
@@ -38,11 +39,15 @@ impl Scheduler {
             drain,
         ));
         let firing = firing::Firing {
+            publisher: publishing::Publisher::new(
+                self.backends.clone(),
+                self.metrics.clone(),
+                self.status_ttl,
+            ),
             backends: self.backends,
             metrics: self.metrics,
             batch: self.batch,
             lease: self.lease,
-            status_ttl: self.status_ttl,
         };
         firing.run(shutdown).await;
         let _ = intake.await;

@@ -1,0 +1,143 @@
+//! Publishing fired occurrences: each batch goes to the dispatch route and, once the broker has
+//! confirmed it, is committed. This runs in the background, so the firing loop claims the next
+//! due entries while the broker confirms: a round's length, and so the lateness of what comes due
+//! during it, does not include the confirm. At most [`MAX_IN_FLIGHT`] batches are in flight (the
+//! loop waits for a free one). A batch that fails to publish or commit stays claimed: it fires
+//! again after the lease, and the dispatcher drops its occurrences as duplicates.
+
+use herald_backend::queue::Route;
+use herald_backend::store::schedule::{Member, Published};
+use herald_backend::Backends;
+use herald_core::batch;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::metrics::SchedulerMetrics;
+
+/// Most batches published and not yet committed, per scheduler.
+pub const MAX_IN_FLIGHT: usize = 32;
+
+/// An occurrence fired and ready to publish.
+pub struct Due {
+    pub member: Member,
+    pub occurrence: u64,
+    pub repeating: bool,
+    /// Its envelope, encoded.
+    pub body: Vec<u8>,
+    pub due_ms: i64,
+    pub skipped: u64,
+}
+
+impl AsRef<[u8]> for Due {
+    fn as_ref(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+/// The background publishing of one scheduler.
+pub struct Publisher {
+    backends: Backends,
+    metrics: SchedulerMetrics,
+    status_ttl: Duration,
+    permits: Arc<Semaphore>,
+    tasks: Mutex<JoinSet<()>>,
+    /// Told when a commit scheduled a next occurrence (of a repeating message), which the firing
+    /// loop may not know of yet.
+    pub scheduled_next: Arc<Notify>,
+}
+
+impl Publisher {
+    pub fn new(backends: Backends, metrics: SchedulerMetrics, status_ttl: Duration) -> Self {
+        Self {
+            backends,
+            metrics,
+            status_ttl,
+            permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            tasks: Mutex::new(JoinSet::new()),
+            scheduled_next: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Starts publishing one shard's fired occurrences, in batches; returns once each batch has
+    /// a place among those in flight.
+    pub async fn publish(&self, shard: u32, mut due: Vec<Due>, now_ms: i64) {
+        let sizes: Vec<usize> = batch::chunk_by_size(&due).iter().map(|c| c.len()).collect();
+        for size in sizes {
+            let occurrences: Vec<Due> = due.drain(..size).collect();
+            let Ok(permit) = self.permits.clone().acquire_owned().await else {
+                return;
+            };
+            let (backends, metrics) = (self.backends.clone(), self.metrics.clone());
+            let (status_ttl, scheduled_next) = (self.status_ttl, self.scheduled_next.clone());
+            let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+            // Finished tasks leave the set here, so it holds only those in flight.
+            while tasks.try_join_next().is_some() {}
+            tasks.spawn(async move {
+                let scheduled = publish_and_commit(
+                    &backends,
+                    &metrics,
+                    shard,
+                    &occurrences,
+                    now_ms,
+                    status_ttl,
+                )
+                .await;
+                if scheduled {
+                    scheduled_next.notify_one();
+                }
+                drop(permit);
+            });
+        }
+    }
+
+    /// Waits for the batches in flight (at shutdown).
+    pub async fn finish(&self) {
+        let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Publishes one batch with the broker's confirm and commits it; whether a next occurrence was
+/// scheduled.
+async fn publish_and_commit(
+    backends: &Backends,
+    metrics: &SchedulerMetrics,
+    shard: u32,
+    occurrences: &[Due],
+    now_ms: i64,
+    status_ttl: Duration,
+) -> bool {
+    let body = batch::encode_batch(occurrences.iter().map(|d| d.body.as_slice()));
+    if let Err(err) = backends.queue.publish(Route::Dispatch, body).await {
+        tracing::warn!(error = %err, count = occurrences.len(), "publishing fired occurrences failed, retrying after the lease");
+        return false;
+    }
+    for d in occurrences {
+        metrics.fired.inc();
+        metrics.skipped.inc_by(d.skipped);
+        metrics
+            .lateness_seconds
+            .observe((now_ms - d.due_ms).max(0) as f64 / 1000.0);
+    }
+    let published: Vec<Published> = occurrences
+        .iter()
+        .map(|d| Published {
+            member: &d.member,
+            occurrence: d.occurrence,
+            repeating: d.repeating,
+        })
+        .collect();
+    match backends
+        .schedule
+        .commit(shard, &published, status_ttl)
+        .await
+    {
+        Ok(nexts) => nexts.iter().any(Option::is_some),
+        Err(err) => {
+            tracing::warn!(error = %err, count = published.len(), "commit failed, the occurrences fire again after the lease");
+            false
+        }
+    }
+}
