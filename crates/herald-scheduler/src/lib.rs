@@ -11,6 +11,7 @@ pub mod firing;
 pub mod intake;
 pub mod metrics;
 pub mod publishing;
+pub mod shard_clock;
 
 pub use metrics::SchedulerMetrics;
 
