@@ -13,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::metrics::SchedulerMetrics;
 use crate::publishing::{Due, Publisher};
-use crate::shard_clock::ShardClock;
 
 /// What the firing loop needs.
 pub struct Firing {
@@ -30,30 +29,29 @@ impl Firing {
         // Any scheduler storing an entry wakes this one, so an entry due before this loop's planned
         // wake-up is not missed (even when the scheduler that stored it dies before firing it).
         let wakeups = self.backends.schedule.wakeups(shutdown.clone());
-        let mut clock = ShardClock::new(self.backends.schedule.shards());
         let mut failures = 0u32;
         while !shutdown.is_cancelled() {
-            let pause = match self.round(&mut clock).await {
-                Ok(()) => {
+            let (pause, full) = match self.round().await {
+                Ok(next) => {
                     failures = 0;
-                    clock.pause()
+                    next
                 }
                 Err(err) => {
                     failures += 1;
                     tracing::warn!(error = %err, "scheduler round failed");
-                    Some(Duration::from_millis(100 * u64::from(failures.min(20))))
+                    (
+                        Some(Duration::from_millis(100 * u64::from(failures.min(20)))),
+                        false,
+                    )
                 }
             };
-            if pause == Some(Duration::ZERO) {
+            if full {
                 continue;
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = wakeups.recv() => {
-                    tracing::debug!("scheduler woken");
-                    clock.forget_all();
-                }
-                _ = self.publisher.scheduled_next.notified() => clock.forget_all(),
+                _ = wakeups.recv() => tracing::debug!("scheduler woken"),
+                _ = self.publisher.scheduled_next.notified() => {}
                 _ = sleep(pause) => {}
             }
         }
@@ -62,38 +60,46 @@ impl Firing {
         self.publisher.finish().await;
     }
 
-    /// Claims and fires the shards with something due, concurrently (a shard must not wait for
-    /// another), and records what each claim told.
-    async fn round(&self, clock: &mut ShardClock) -> Result<(), herald_backend::StoreError> {
-        let shards = clock.to_claim();
-        let rounds = join_all(shards.iter().map(|&shard| self.shard_round(shard))).await;
-        let mut failed = None;
-        let mut overdue_ms = 0;
-        for (shard, round) in shards.into_iter().zip(rounds) {
-            match round {
-                Ok((claim, not_due)) => {
-                    if let Some(due) = claim.next_due_ms {
-                        overdue_ms = overdue_ms.max(claim.now_ms - due);
-                    }
-                    self.metrics
-                        .clock_skew_seconds
-                        .set((claim.now_ms - herald_runtime::clock::now_ms()) as f64 / 1000.0);
-                    let full = claim.members.len() == self.batch;
-                    clock.learn(shard, &claim, not_due, full);
-                }
-                Err(err) => {
-                    clock.forget(shard);
-                    failed = Some(err);
-                }
+    /// Claims and fires every shard once, the shards concurrently (a shard waiting for its
+    /// confirms must not delay the others); how long to wait before the next round (None: until
+    /// woken), and whether a shard had more due than one batch.
+    async fn round(&self) -> Result<(Option<Duration>, bool), herald_backend::StoreError> {
+        let shards =
+            join_all((0..self.backends.schedule.shards()).map(|shard| self.shard_round(shard)))
+                .await;
+        let mut earliest: Option<i64> = None;
+        let mut now = 0;
+        let mut full = false;
+        let (mut pending, mut in_flight, mut overdue_ms) = (0, 0, 0);
+        for shard in shards {
+            let (claim, next) = shard?;
+            now = claim.now_ms;
+            pending += claim.pending;
+            in_flight += claim.in_flight;
+            if let Some(due) = claim.next_due_ms {
+                overdue_ms = overdue_ms.max(claim.now_ms - due);
+            }
+            full |= claim.members.len() == self.batch;
+            for t in [claim.next_due_ms, claim.next_lease_ms, next]
+                .into_iter()
+                .flatten()
+            {
+                earliest = Some(earliest.map_or(t, |e| e.min(t)));
             }
         }
-        let (pending, in_flight) = clock.counts();
         self.metrics.pending.set(pending as i64);
         self.metrics.in_flight.set(in_flight as i64);
         self.metrics
             .oldest_overdue_seconds
             .set(overdue_ms.max(0) as f64 / 1000.0);
-        failed.map_or(Ok(()), Err)
+        self.metrics
+            .clock_skew_seconds
+            .set((now - herald_runtime::clock::now_ms()) as f64 / 1000.0);
+        // Relative to Redis's clock, so this node's clock skew does not matter.
+        Ok((
+            earliest.map(|t| Duration::from_millis((t - now).max(0) as u64)),
+            full,
+        ))
     }
 
     /// Claims one shard's due entries and fires them; the claim, and the earliest next due time

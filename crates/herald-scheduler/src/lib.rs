@@ -11,7 +11,6 @@ pub mod firing;
 pub mod intake;
 pub mod metrics;
 pub mod publishing;
-pub mod shard_clock;
 
 pub use metrics::SchedulerMetrics;
 
