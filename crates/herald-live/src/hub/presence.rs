@@ -186,3 +186,111 @@ impl Hub {
         (joined, listened)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::HubSettings;
+    use crate::metrics::LiveMetrics;
+    use crate::sink::{SinkReceiver, Transport};
+    use herald_backend::live::MemoryLiveBus;
+    use herald_backend::store::presence::MemoryPresenceStore;
+    use serde_json::{json, Value};
+    use std::time::Duration;
+
+    fn hub(buffer: usize) -> Arc<Hub> {
+        Hub::new(
+            Arc::new(MemoryLiveBus::new(16)),
+            Arc::new(MemoryPresenceStore::new()),
+            LiveMetrics::register(&prometheus::Registry::new()).unwrap(),
+            HubSettings {
+                buffer,
+                dedup_window: Duration::from_secs(60),
+                dedup_cap: 100,
+            },
+        )
+    }
+
+    fn change(connection: &str) -> LiveFrame {
+        LiveFrame {
+            kind: LiveKind::Presence,
+            body: PresenceEvent {
+                app_id: "app".into(),
+                channel: ChannelName::parse("room").unwrap(),
+                status: PresenceStatus::Connected,
+                members: vec![Member {
+                    connection_id: connection.into(),
+                    user_id: None,
+                }],
+            }
+            .encode(),
+        }
+    }
+
+    fn next(receiver: &mut SinkReceiver) -> Value {
+        let outgoing = receiver.receiver.try_recv().expect("a delivery waiting");
+        serde_json::from_str(&outgoing.message.json).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_listener_gets_its_listing_before_the_changes_offered_while_it_was_read() {
+        let hub = hub(8);
+        let mut receiver = hub.connect(Transport::Realtime);
+        let room = ChannelName::parse("room").unwrap();
+        hub.subscribe(
+            &receiver.shared,
+            "u".into(),
+            "app",
+            &room,
+            Interest::Users,
+            None,
+        )
+        .await
+        .unwrap();
+        // A change arrives while the listing is being read: it waits.
+        hub.publish(&change("c2"));
+        assert!(
+            receiver.receiver.try_recv().is_err(),
+            "held until the listing"
+        );
+
+        let listing = presence::delivered_json(PresenceStatus::Listing, &[]);
+        assert!(hub.release_held(receiver.shared.id, "u", realtime_only(listing)));
+        assert_eq!(
+            next(&mut receiver),
+            json!({"status": "LISTING", "data": []})
+        );
+        assert_eq!(next(&mut receiver)["status"], "CONNECTED");
+        // From now on changes go straight through.
+        hub.publish(&change("c3"));
+        assert_eq!(
+            next(&mut receiver)["data"][0]["connectionId"],
+            "c3",
+            "no longer held"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_listener_offered_more_than_its_buffer_while_held_is_cut_off() {
+        let hub = hub(2);
+        let receiver = hub.connect(Transport::Realtime);
+        let room = ChannelName::parse("room").unwrap();
+        hub.subscribe(
+            &receiver.shared,
+            "u".into(),
+            "app",
+            &room,
+            Interest::Users,
+            None,
+        )
+        .await
+        .unwrap();
+        for n in 0..3 {
+            hub.publish(&change(&format!("c{n}")));
+        }
+        assert!(
+            receiver.cut_off_reason().is_some(),
+            "cut off, not grown without bound"
+        );
+    }
+}
