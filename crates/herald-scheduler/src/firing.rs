@@ -60,8 +60,8 @@ impl Firing {
         self.publisher.finish().await;
     }
 
-    /// Claims and fires every shard once, the shards concurrently (a shard waiting for its
-    /// confirms must not delay the others); how long to wait before the next round (None: until
+    /// Claims and fires every shard once, the shards concurrently (a shard waiting for Redis
+    /// must not delay the others); how long to wait before the next round (None: until
     /// woken), and whether a shard had more due than one batch.
     async fn round(&self) -> Result<(Option<Duration>, bool), herald_backend::StoreError> {
         let shards =
@@ -102,8 +102,9 @@ impl Firing {
         ))
     }
 
-    /// Claims one shard's due entries and fires them; the claim, and the earliest next due time
-    /// of the entries it fired.
+    /// Claims one shard's due entries, fires them and hands the due occurrences to the publisher;
+    /// the claim, and the earliest due time of the claimed entries not yet due (the next
+    /// occurrences of those published come from their commits, which wake the loop).
     async fn shard_round(
         &self,
         shard: u32,

@@ -168,13 +168,15 @@ impl Hub {
             let handed = match &mut subscription.held {
                 Some(held) if held.len() < self.settings.buffer => {
                     held.push(rendered.clone());
-                    Ok(())
+                    Ok(true)
                 }
                 Some(_) => Err(()),
                 None => self.hand(sink, subscription.tag.clone(), rendered.clone()),
             };
             match handed {
-                Ok(()) => outcome[0] += 1,
+                Ok(true) => outcome[0] += 1,
+                // The connection is ending: nothing to count.
+                Ok(false) => {}
                 Err(()) => {
                     outcome[2] += 1;
                     if !slow.contains(&subscription.sink) {
@@ -192,11 +194,12 @@ impl Hub {
 }
 
 impl Hub {
-    /// Puts one message into a connection's buffer; `Err` when the buffer is full. A closed
-    /// buffer (the connection is ending) takes nothing and is no error.
-    fn hand(&self, sink: &SinkEntry, tag: Arc<str>, message: Arc<Rendered>) -> Result<(), ()> {
+    /// Puts one message into a connection's buffer: whether it took it (a closed buffer, of a
+    /// connection that is ending, takes nothing and is no error); `Err` when the buffer is full.
+    fn hand(&self, sink: &SinkEntry, tag: Arc<str>, message: Arc<Rendered>) -> Result<bool, ()> {
         match sink.sender.try_send(Outgoing { tag, message }) {
-            Ok(()) | Err(TrySendError::Closed(_)) => Ok(()),
+            Ok(()) => Ok(true),
+            Err(TrySendError::Closed(_)) => Ok(false),
             Err(TrySendError::Full(_)) => Err(()),
         }
     }
