@@ -17,6 +17,8 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import io from 'socket.io-client-v2'
 
+import { assertHeadersAreStrings, waitFor } from './support.mjs'
+
 const SERVER_URL = (process.env.HERALD_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '')
 const APP_ID = process.env.HERALD_APP_ID || 'herald-dev'
 const API_KEY = process.env.HERALD_API_KEY || 'herald-dev-key'
@@ -29,29 +31,6 @@ const MESSAGE_ID = /^message:[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
-
-/** Polls `predicate` every 20 ms until it is truthy; rejects after `ms` with `what()`. */
-async function waitFor(predicate, ms, what) {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await predicate()
-    if (value) return value
-    if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? await what() : what}`)
-    }
-    await sleep(20)
-  }
-}
-
-function assertHeadersAreStrings(headers) {
-  assert.equal(typeof headers, 'object')
-  assert.notEqual(headers, null)
-  for (const [key, value] of Object.entries(headers)) {
-    assert.equal(typeof value, 'string', `header ${key} is delivered as a string, got ${JSON.stringify(value)}`)
-  }
-}
 
 /** `GET .../info`: the realtime URL the SDKs connect to. */
 async function realtimeURL() {

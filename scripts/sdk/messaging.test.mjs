@@ -16,6 +16,8 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import Backendless from 'backendless'
 
+import { assertHeadersAreStrings, waitFor } from './support.mjs'
+
 const SERVER_URL = (process.env.HERALD_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '')
 const APP_ID = process.env.HERALD_APP_ID || 'herald-dev'
 const API_KEY = process.env.HERALD_API_KEY || 'herald-dev-key'
@@ -45,21 +47,6 @@ const MODES = [
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
-
-/** Polls `predicate` every 20 ms until it is truthy; rejects after `ms` with `what()`. */
-async function waitFor(predicate, ms, what) {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await predicate()
-    if (value) return value
-    if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? await what() : what}`)
-    }
-    await sleep(20)
-  }
-}
 
 const channelName = mode => `sdk-${mode.domain ? 'domain' : 'path'}-${randomUUID()}`
 
@@ -160,14 +147,6 @@ function recorder() {
     errors,
     callback: message => received.push({ at: Date.now(), message }),
     onError: error => errors.push(error),
-  }
-}
-
-function assertHeadersAreStrings(headers) {
-  assert.equal(typeof headers, 'object')
-  assert.notEqual(headers, null)
-  for (const [key, value] of Object.entries(headers)) {
-    assert.equal(typeof value, 'string', `header ${key} is delivered as a string, got ${JSON.stringify(value)}`)
   }
 }
 

@@ -28,18 +28,8 @@ impl Hub {
             .joined
             .entry((app.to_string(), channel.clone()))
             .or_default() += 1;
-        if let Err(err) = self.presence.join(app, channel, member).await {
-            // The connection still joins the channel; presence listeners miss it.
-            tracing::warn!(error = %err, "cannot record a channel member");
-            return;
-        }
-        self.announce(
-            app,
-            channel,
-            PresenceStatus::Connected,
-            vec![member.clone()],
-        )
-        .await;
+        self.record(app, channel, member, PresenceStatus::Connected)
+            .await;
     }
 
     /// Removes `member` from the channel and announces it (`DISCONNECTED`), if it was there.
@@ -75,17 +65,25 @@ impl Hub {
 
     /// Records a member's new identity and announces it (`USERUPDATE`).
     pub async fn update_presence(&self, app: &str, channel: &ChannelName, member: &Member) {
+        self.record(app, channel, member, PresenceStatus::UserUpdate)
+            .await;
+    }
+
+    /// Records `member` in the channel's presence and announces it with `status`. When the
+    /// store cannot, the connection still joins the channel; presence listeners miss the change.
+    async fn record(
+        &self,
+        app: &str,
+        channel: &ChannelName,
+        member: &Member,
+        status: PresenceStatus,
+    ) {
         if let Err(err) = self.presence.join(app, channel, member).await {
-            tracing::warn!(error = %err, "cannot update a channel member");
+            tracing::warn!(error = %err, "cannot record a channel member");
             return;
         }
-        self.announce(
-            app,
-            channel,
-            PresenceStatus::UserUpdate,
-            vec![member.clone()],
-        )
-        .await;
+        self.announce(app, channel, status, vec![member.clone()])
+            .await;
     }
 
     /// Subscribes a connection to the channel's presence: its first delivery is the `LISTING`
