@@ -23,10 +23,14 @@ pub fn encode_batch<'a>(envelopes: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8
     body
 }
 
+/// Whether a dispatch-route message is a batch (a JSON array) rather than one envelope.
+pub fn is_batch(body: &[u8]) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+}
+
 /// The envelopes a dispatch-route message carries, each still encoded (as sent to live nodes).
 pub fn split_batch(body: &[u8]) -> Result<Vec<&[u8]>, EnvelopeError> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first != Some(&b'[') {
+    if !is_batch(body) {
         return Ok(vec![body]);
     }
     let items: Vec<&RawValue> = serde_json::from_slice(body).map_err(EnvelopeError::Malformed)?;
@@ -63,6 +67,7 @@ mod tests {
         assert_eq!(split_batch(&body).unwrap(), envelopes);
         let single = br#"{"v":1}"#;
         assert_eq!(split_batch(single).unwrap(), vec![&single[..]]);
+        assert!(is_batch(b" [") && !is_batch(single));
         assert!(split_batch(b"[{").is_err());
         assert_eq!(split_batch(&encode_batch([])).unwrap(), Vec::<&[u8]>::new());
     }

@@ -40,9 +40,9 @@ impl Dispatcher {
             self.prefetch,
             shutdown,
             drain,
-            move |delivery| {
+            move |mut delivery| {
                 // Here, in arrival order: each envelope queues behind its channel's earlier ones.
-                let items = items_of(&delivery.body, &lanes);
+                let items = items_of(std::mem::take(&mut delivery.body), &lanes);
                 let taken = Taken { delivery, items };
                 let (backends, metrics, stop) = (backends.clone(), metrics.clone(), stop.clone());
                 async move { handle(taken, &backends, &metrics, &stop).await }
@@ -53,31 +53,29 @@ impl Dispatcher {
 }
 
 /// The envelopes a delivery carries, in order, each with its turn in its channel's lane; a body
-/// that is not even a batch is one undecodable item.
-fn items_of(body: &[u8], lanes: &Lanes) -> Vec<Item> {
-    let bodies = match batch::split_batch(body) {
-        Ok(bodies) => bodies,
-        Err(err) => {
-            return vec![Item {
-                body: body.to_vec(),
-                envelope: Err(err),
-                turn: None,
-            }]
+/// that is not even a batch is one undecodable item. A single envelope keeps its body uncopied.
+fn items_of(body: Vec<u8>, lanes: &Lanes) -> Vec<Item> {
+    let item = |body: Vec<u8>| {
+        let envelope = Envelope::decode(&body);
+        let turn = envelope
+            .as_ref()
+            .ok()
+            .map(|e| lanes.enter(herald_backend::live::routing_key(&e.app_id, &e.channel)));
+        Item {
+            body,
+            envelope,
+            turn,
         }
     };
-    bodies
-        .into_iter()
-        .map(|body| {
-            let envelope = Envelope::decode(body);
-            let turn = envelope
-                .as_ref()
-                .ok()
-                .map(|e| lanes.enter(herald_backend::live::routing_key(&e.app_id, &e.channel)));
-            Item {
-                body: body.to_vec(),
-                envelope,
-                turn,
-            }
-        })
-        .collect()
+    if !batch::is_batch(&body) {
+        return vec![item(body)];
+    }
+    match batch::split_batch(&body) {
+        Ok(bodies) => bodies.into_iter().map(|b| item(b.to_vec())).collect(),
+        Err(err) => vec![Item {
+            body,
+            envelope: Err(err),
+            turn: None,
+        }],
+    }
 }
