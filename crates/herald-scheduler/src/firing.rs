@@ -71,8 +71,17 @@ impl Firing {
         let mut now = 0;
         let mut full = false;
         let (mut pending, mut in_flight, mut overdue_ms) = (0, 0, 0);
+        let mut due = Vec::new();
+        let mut failed = None;
         for shard in shards {
-            let (claim, next) = shard?;
+            let (claim, next, fired) = match shard {
+                Ok(shard) => shard,
+                Err(err) => {
+                    failed.get_or_insert(err);
+                    continue;
+                }
+            };
+            due.extend(fired);
             now = claim.now_ms;
             pending += claim.pending;
             in_flight += claim.in_flight;
@@ -86,6 +95,12 @@ impl Firing {
             {
                 earliest = Some(earliest.map_or(t, |e| e.min(t)));
             }
+        }
+        // Every shard's due occurrences together: at a steady load each shard has a few, and one
+        // broker message for all of them costs the broker far less than one per shard.
+        self.publisher.publish(due).await;
+        if let Some(err) = failed {
+            return Err(err);
         }
         self.metrics.pending.set(pending as i64);
         self.metrics.in_flight.set(in_flight as i64);
@@ -102,13 +117,13 @@ impl Firing {
         ))
     }
 
-    /// Claims one shard's due entries, fires them and hands the due occurrences to the publisher;
-    /// the claim, and the earliest due time of the claimed entries not yet due (the next
-    /// occurrences of those published come from their commits, which wake the loop).
+    /// Claims one shard's due entries and fires them; the claim, the earliest due time of the
+    /// claimed entries not yet due (the next occurrences of those published come from their
+    /// commits, which wake the loop), and the occurrences to publish.
     async fn shard_round(
         &self,
         shard: u32,
-    ) -> Result<(Claim, Option<i64>), herald_backend::StoreError> {
+    ) -> Result<(Claim, Option<i64>, Vec<Due>), herald_backend::StoreError> {
         let schedule = &self.backends.schedule;
         let claim = schedule.claim(shard, self.batch, self.lease).await?;
         self.metrics.expired_leases.inc_by(claim.expired_leases);
@@ -128,6 +143,8 @@ impl Firing {
                     repeating,
                 } => match envelope_of(envelope, occurrence) {
                     Ok(body) => due.push(Due {
+                        shard,
+                        fired_at_ms: claim.now_ms,
                         member: member.clone(),
                         occurrence,
                         repeating,
@@ -143,8 +160,8 @@ impl Firing {
                 },
             }
         }
-        self.publisher.publish(shard, due, claim.now_ms).await;
-        Ok((claim, nexts.into_iter().min()))
+        let not_due = nexts.into_iter().min();
+        Ok((claim, not_due, due))
     }
 }
 

@@ -5,10 +5,12 @@
 //! loop waits for a free one). A batch that fails to publish or commit stays claimed: it fires
 //! again after the lease, and the dispatcher drops its occurrences as duplicates.
 
+use futures_util::future::join_all;
 use herald_backend::queue::Route;
 use herald_backend::store::schedule::{Member, Published};
 use herald_backend::Backends;
 use herald_core::batch;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
@@ -21,12 +23,15 @@ pub const MAX_IN_FLIGHT: usize = 32;
 
 /// An occurrence fired and ready to publish.
 pub struct Due {
+    pub shard: u32,
     pub member: Member,
     pub occurrence: u64,
     pub repeating: bool,
     /// Its envelope, encoded.
     pub body: Vec<u8>,
     pub due_ms: i64,
+    /// When it fired (Redis's clock): its lateness is this minus its due time.
+    pub fired_at_ms: i64,
     pub skipped: u64,
 }
 
@@ -60,9 +65,9 @@ impl Publisher {
         }
     }
 
-    /// Starts publishing one shard's fired occurrences, in batches; returns once each batch has
-    /// a place among those in flight.
-    pub async fn publish(&self, shard: u32, mut due: Vec<Due>, now_ms: i64) {
+    /// Starts publishing fired occurrences (of any shards), in batches; returns once each batch
+    /// has a place among those in flight.
+    pub async fn publish(&self, mut due: Vec<Due>) {
         let sizes: Vec<usize> = batch::chunk_by_size(&due).iter().map(|c| c.len()).collect();
         for size in sizes {
             let occurrences: Vec<Due> = due.drain(..size).collect();
@@ -75,15 +80,8 @@ impl Publisher {
             // Finished tasks leave the set here, so it holds only those in flight.
             while tasks.try_join_next().is_some() {}
             tasks.spawn(async move {
-                let scheduled = publish_and_commit(
-                    &backends,
-                    &metrics,
-                    shard,
-                    &occurrences,
-                    now_ms,
-                    status_ttl,
-                )
-                .await;
+                let scheduled =
+                    publish_and_commit(&backends, &metrics, &occurrences, status_ttl).await;
                 if scheduled {
                     scheduled_next.notify_one();
                 }
@@ -99,14 +97,12 @@ impl Publisher {
     }
 }
 
-/// Publishes one batch with the broker's confirm and commits it; whether a next occurrence was
-/// scheduled.
+/// Publishes one batch with the broker's confirm and commits it, shard by shard (a commit is
+/// one step per shard); whether a next occurrence was scheduled.
 async fn publish_and_commit(
     backends: &Backends,
     metrics: &SchedulerMetrics,
-    shard: u32,
     occurrences: &[Due],
-    now_ms: i64,
     status_ttl: Duration,
 ) -> bool {
     let body = batch::encode_batch(occurrences.iter().map(|d| d.body.as_slice()));
@@ -119,25 +115,27 @@ async fn publish_and_commit(
         metrics.skipped.inc_by(d.skipped);
         metrics
             .lateness_seconds
-            .observe((now_ms - d.due_ms).max(0) as f64 / 1000.0);
+            .observe((d.fired_at_ms - d.due_ms).max(0) as f64 / 1000.0);
     }
-    let published: Vec<Published> = occurrences
-        .iter()
-        .map(|d| Published {
+    let mut by_shard: BTreeMap<u32, Vec<Published>> = BTreeMap::new();
+    for d in occurrences {
+        by_shard.entry(d.shard).or_default().push(Published {
             member: &d.member,
             occurrence: d.occurrence,
             repeating: d.repeating,
-        })
-        .collect();
-    match backends
-        .schedule
-        .commit(shard, &published, status_ttl)
-        .await
-    {
-        Ok(nexts) => nexts.iter().any(Option::is_some),
-        Err(err) => {
-            tracing::warn!(error = %err, count = published.len(), "commit failed, the occurrences fire again after the lease");
-            false
+        });
+    }
+    let commits = by_shard
+        .iter()
+        .map(|(shard, published)| backends.schedule.commit(*shard, published, status_ttl));
+    let mut scheduled = false;
+    for (committed, (_, published)) in join_all(commits).await.into_iter().zip(&by_shard) {
+        match committed {
+            Ok(nexts) => scheduled |= nexts.iter().any(Option::is_some),
+            Err(err) => {
+                tracing::warn!(error = %err, count = published.len(), "commit failed, the occurrences fire again after the lease")
+            }
         }
     }
+    scheduled
 }

@@ -157,9 +157,9 @@ async fn an_unroutable_publish_answers_503_and_the_topology_heals() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn occurrences_due_together_cross_as_one_batch() {
     let prefix = fresh_prefix();
-    let mut config = test_config(Backend::Real, &prefix);
-    // One shard: everything due comes in one claim.
-    config.scheduler.shards = 1;
+    // Sixteen shards (the default): the five are claimed shard by shard, in one round, and
+    // published together.
+    let config = test_config(Backend::Real, &prefix);
     // Ingest and a scheduler, no dispatcher: what the scheduler fires stays on the dispatch route.
     let _ingest = TestApp::spawn_with(Role::Ingest, config.clone()).await;
     let ingest = &_ingest.client;
