@@ -225,15 +225,11 @@ mod tests {
         }
     }
 
-    fn next(receiver: &mut SinkReceiver) -> Value {
-        let outgoing = receiver.receiver.try_recv().expect("a delivery waiting");
-        serde_json::from_str(&outgoing.message.json).unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_listener_gets_its_listing_before_the_changes_offered_while_it_was_read() {
-        let hub = hub(8);
-        let mut receiver = hub.connect(Transport::Realtime);
+    /// A hub with one connection whose presence subscription `u` to `room` is still held (its
+    /// listing not yet sent).
+    async fn held_listener(buffer: usize) -> (Arc<Hub>, SinkReceiver) {
+        let hub = hub(buffer);
+        let receiver = hub.connect(Transport::Realtime);
         let room = ChannelName::parse("room").unwrap();
         hub.subscribe(
             &receiver.shared,
@@ -245,6 +241,17 @@ mod tests {
         )
         .await
         .unwrap();
+        (hub, receiver)
+    }
+
+    fn next(receiver: &mut SinkReceiver) -> Value {
+        let outgoing = receiver.receiver.try_recv().expect("a delivery waiting");
+        serde_json::from_str(&outgoing.message.json).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_listener_gets_its_listing_before_the_changes_offered_while_it_was_read() {
+        let (hub, mut receiver) = held_listener(8).await;
         // A change arrives while the listing is being read: it waits.
         hub.publish(&change("c2"));
         assert!(
@@ -270,19 +277,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_listener_offered_more_than_its_buffer_while_held_is_cut_off() {
-        let hub = hub(2);
-        let receiver = hub.connect(Transport::Realtime);
-        let room = ChannelName::parse("room").unwrap();
-        hub.subscribe(
-            &receiver.shared,
-            "u".into(),
-            "app",
-            &room,
-            Interest::Users,
-            None,
-        )
-        .await
-        .unwrap();
+        let (hub, receiver) = held_listener(2).await;
         for n in 0..3 {
             hub.publish(&change(&format!("c{n}")));
         }
