@@ -4,8 +4,13 @@
 
 /// Unix time in milliseconds.
 pub fn now_ms() -> i64 {
+    now_us() / 1000
+}
+
+/// Unix time in microseconds.
+pub fn now_us() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
+        .map(|d| d.as_micros() as i64)
         .unwrap_or_default()
 }

@@ -1,58 +1,69 @@
 //! Firing: claim due entries shard by shard, fire them, and hand the due occurrences to the
 //! [`Publisher`], which publishes them to the dispatch route in batches (one broker message and
-//! confirm for many occurrences) and commits them in the background. The loop sleeps until the
-//! earliest due time or lease it knows of, or until any scheduler stores something new (or a
-//! commit schedules a next occurrence).
+//! confirm for many occurrences) and commits them in the background. A round claims only the
+//! shards whose clock says something is due ([`ShardClocks`]); the loop sleeps until the earliest
+//! of them, or until a wake-up signals a new entry (stored by any scheduler, or scheduled by one
+//! of this scheduler's commits).
 
 use futures_util::future::join_all;
-use herald_backend::store::schedule::{Claim, Fire};
+use herald_backend::store::schedule::{Claim, Fire, Wakeups};
 use herald_backend::Backends;
 use herald_core::Envelope;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+use crate::clocks::ShardClocks;
 use crate::metrics::SchedulerMetrics;
 use crate::publishing::{Due, Publisher};
+use herald_runtime::clock::now_us;
 
 /// What the firing loop needs.
 pub struct Firing {
     pub backends: Backends,
     pub metrics: SchedulerMetrics,
     pub publisher: Publisher,
+    pub wakeups: Arc<Wakeups>,
     pub batch: usize,
     pub lease: Duration,
+}
+
+/// What the last claim of a shard told of it, for the gauges.
+#[derive(Debug, Clone, Copy, Default)]
+struct ShardGauge {
+    pending: u64,
+    in_flight: u64,
+    next_due_ms: Option<i64>,
+    now_ms: i64,
 }
 
 impl Firing {
     /// Runs until `shutdown`. Claims it holds when stopped are taken back after their lease.
     pub async fn run(self, shutdown: CancellationToken) {
-        // Any scheduler storing an entry wakes this one, so an entry due before this loop's planned
-        // wake-up is not missed (even when the scheduler that stored it dies before firing it).
-        let wakeups = self.backends.schedule.wakeups(shutdown.clone());
+        let shards = self.backends.schedule.shards();
+        let mut clocks = ShardClocks::new(shards);
+        let mut gauges = vec![ShardGauge::default(); shards as usize];
         let mut failures = 0u32;
         while !shutdown.is_cancelled() {
-            let (pause, full) = match self.round().await {
-                Ok(next) => {
+            clocks.woken(self.wakeups.take());
+            let pause = match self.round(&mut clocks, &mut gauges).await {
+                Ok(()) => {
                     failures = 0;
-                    next
+                    clocks.pause()
                 }
                 Err(err) => {
                     failures += 1;
                     tracing::warn!(error = %err, "scheduler round failed");
-                    (
-                        Some(Duration::from_millis(100 * u64::from(failures.min(20)))),
-                        false,
-                    )
+                    Duration::from_millis(100 * u64::from(failures.min(20)))
                 }
             };
-            if full {
+            if pause.is_zero() {
                 continue;
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = wakeups.recv() => tracing::debug!("scheduler woken"),
-                _ = self.publisher.scheduled_next.notified() => {}
-                _ = sleep(pause) => {}
+                _ = self.wakeups.changed() => tracing::debug!("scheduler woken"),
+                _ = tokio::time::sleep(pause) => {}
             }
         }
         // What was published gets committed; what was claimed and not published fires again
@@ -60,72 +71,87 @@ impl Firing {
         self.publisher.finish().await;
     }
 
-    /// Claims and fires every shard once, the shards concurrently (a shard waiting for Redis
-    /// must not delay the others); how long to wait before the next round (None: until
-    /// woken), and whether a shard had more due than one batch.
-    async fn round(&self) -> Result<(Option<Duration>, bool), herald_backend::StoreError> {
-        let shards =
-            join_all((0..self.backends.schedule.shards()).map(|shard| self.shard_round(shard)))
-                .await;
-        let mut earliest: Option<i64> = None;
-        let mut now = 0;
-        let mut full = false;
-        let (mut pending, mut in_flight, mut overdue_ms) = (0, 0, 0);
+    /// Claims and fires every shard whose time has come, concurrently (a shard waiting for Redis
+    /// must not delay the others), and hands what is due to the publisher. A shard whose claim
+    /// failed keeps its clock, so the next round tries it again.
+    async fn round(
+        &self,
+        clocks: &mut ShardClocks,
+        gauges: &mut [ShardGauge],
+    ) -> Result<(), herald_backend::StoreError> {
+        let shards = clocks.due();
+        if shards.is_empty() {
+            return Ok(());
+        }
+        let rounds = join_all(shards.iter().map(|&shard| self.shard_round(shard))).await;
         let mut due = Vec::new();
         let mut failed = None;
-        for shard in shards {
-            let (claim, next, fired) = match shard {
-                Ok(shard) => shard,
+        for (&shard, round) in shards.iter().zip(rounds) {
+            let ShardRound {
+                claim,
+                answered_us,
+                not_due,
+                due: fired,
+            } = match round {
+                Ok(round) => round,
                 Err(err) => {
                     failed.get_or_insert(err);
                     continue;
                 }
             };
             due.extend(fired);
-            now = claim.now_ms;
-            pending += claim.pending;
-            in_flight += claim.in_flight;
-            if let Some(due) = claim.next_due_ms {
-                overdue_ms = overdue_ms.max(claim.now_ms - due);
-            }
-            full |= claim.members.len() == self.batch;
-            for t in [claim.next_due_ms, claim.next_lease_ms, next]
+            // A full batch leaves more due: the shard is claimed again at once.
+            let more = (claim.members.len() == self.batch).then_some(claim.now_ms);
+            let next = [more, claim.next_due_ms, claim.next_lease_ms, not_due]
                 .into_iter()
                 .flatten()
-            {
-                earliest = Some(earliest.map_or(t, |e| e.min(t)));
-            }
+                .min();
+            clocks.claimed(shard, claim.now_us, answered_us, next);
+            gauges[shard as usize] = ShardGauge {
+                pending: claim.pending,
+                in_flight: claim.in_flight,
+                next_due_ms: claim.next_due_ms,
+                now_ms: claim.now_ms,
+            };
         }
         // Every shard's due occurrences together: at a steady load each shard has a few, and one
         // broker message for all of them costs the broker far less than one per shard.
         self.publisher.publish(due).await;
-        if let Some(err) = failed {
-            return Err(err);
+        self.set_gauges(gauges, clocks.offset_us());
+        match failed {
+            Some(err) => Err(err),
+            None => Ok(()),
         }
-        self.metrics.pending.set(pending as i64);
-        self.metrics.in_flight.set(in_flight as i64);
+    }
+
+    /// The gauges, from what the last claim of each shard told.
+    fn set_gauges(&self, gauges: &[ShardGauge], clock_offset_us: i64) {
+        let now = gauges.iter().map(|g| g.now_ms).max().unwrap_or_default();
+        let overdue_ms = gauges
+            .iter()
+            .filter_map(|g| g.next_due_ms)
+            .map(|due| now - due)
+            .max()
+            .unwrap_or(0);
+        self.metrics
+            .pending
+            .set(gauges.iter().map(|g| g.pending).sum::<u64>() as i64);
+        self.metrics
+            .in_flight
+            .set(gauges.iter().map(|g| g.in_flight).sum::<u64>() as i64);
         self.metrics
             .oldest_overdue_seconds
             .set(overdue_ms.max(0) as f64 / 1000.0);
         self.metrics
             .clock_skew_seconds
-            .set((now - herald_runtime::clock::now_ms()) as f64 / 1000.0);
-        // Relative to Redis's clock, so this node's clock skew does not matter.
-        Ok((
-            earliest.map(|t| Duration::from_millis((t - now).max(0) as u64)),
-            full,
-        ))
+            .set(clock_offset_us as f64 / 1e6);
     }
 
-    /// Claims one shard's due entries and fires them; the claim, the earliest due time of the
-    /// claimed entries not yet due (the next occurrences of those published come from their
-    /// commits, which wake the loop), and the occurrences to publish.
-    async fn shard_round(
-        &self,
-        shard: u32,
-    ) -> Result<(Claim, Option<i64>, Vec<Due>), herald_backend::StoreError> {
+    /// Claims one shard's due entries and fires them.
+    async fn shard_round(&self, shard: u32) -> Result<ShardRound, herald_backend::StoreError> {
         let schedule = &self.backends.schedule;
         let claim = schedule.claim(shard, self.batch, self.lease).await?;
+        let answered_us = now_us();
         self.metrics.expired_leases.inc_by(claim.expired_leases);
         // On failure every claim stays leased, and fires again after the lease.
         let fired = schedule.fire(shard, &claim.members).await?;
@@ -160,9 +186,25 @@ impl Firing {
                 },
             }
         }
-        let not_due = nexts.into_iter().min();
-        Ok((claim, not_due, due))
+        Ok(ShardRound {
+            claim,
+            answered_us,
+            not_due: nexts.into_iter().min(),
+            due,
+        })
     }
+}
+
+/// What one shard's claim and fire gave.
+struct ShardRound {
+    claim: Claim,
+    /// When the claim's answer arrived (this node's clock, µs), to follow Redis's clock from.
+    answered_us: i64,
+    /// The earliest due time of the claimed entries not yet due (the next occurrences of those
+    /// published come from their commits, which wake the loop).
+    not_due: Option<i64>,
+    /// The occurrences to publish.
+    due: Vec<Due>,
 }
 
 /// The envelope of an occurrence, encoded: the stored one (occurrence 0) as it is, or a copy
@@ -177,11 +219,4 @@ fn envelope_of(
     let mut envelope = Envelope::decode(stored.as_bytes())?;
     envelope.occurrence = occurrence;
     Ok(envelope.encode())
-}
-
-async fn sleep(pause: Option<Duration>) {
-    match pause {
-        Some(pause) => tokio::time::sleep(pause).await,
-        None => std::future::pending().await,
-    }
 }

@@ -7,6 +7,7 @@
 //! repeating one gets its next occurrence, anchored to the first), ending their claims. Cancel and fire go through the same atomic step, and every
 //! occurrence carries its number, so the dispatcher drops a duplicate.
 
+pub mod clocks;
 pub mod firing;
 pub mod intake;
 pub mod metrics;
@@ -38,12 +39,15 @@ impl Scheduler {
             shutdown.clone(),
             drain,
         ));
+        let wakeups = self.backends.schedule.wakeups(shutdown.clone());
         let firing = firing::Firing {
             publisher: publishing::Publisher::new(
                 self.backends.clone(),
                 self.metrics.clone(),
                 self.status_ttl,
+                wakeups.clone(),
             ),
+            wakeups,
             backends: self.backends,
             metrics: self.metrics,
             batch: self.batch,

@@ -7,13 +7,13 @@
 
 use futures_util::future::join_all;
 use herald_backend::queue::Route;
-use herald_backend::store::schedule::{Member, Published};
+use herald_backend::store::schedule::{Member, Published, Wakeups};
 use herald_backend::Backends;
 use herald_core::batch;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::metrics::SchedulerMetrics;
@@ -48,20 +48,25 @@ pub struct Publisher {
     status_ttl: Duration,
     permits: Arc<Semaphore>,
     tasks: Mutex<JoinSet<()>>,
-    /// Told when a commit scheduled a next occurrence (of a repeating message), which the firing
-    /// loop may not know of yet.
-    pub scheduled_next: Arc<Notify>,
+    /// Told the next occurrence each commit scheduled (of a repeating message), which the firing
+    /// loop does not know of yet.
+    wakeups: Arc<Wakeups>,
 }
 
 impl Publisher {
-    pub fn new(backends: Backends, metrics: SchedulerMetrics, status_ttl: Duration) -> Self {
+    pub fn new(
+        backends: Backends,
+        metrics: SchedulerMetrics,
+        status_ttl: Duration,
+        wakeups: Arc<Wakeups>,
+    ) -> Self {
         Self {
             backends,
             metrics,
             status_ttl,
             permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             tasks: Mutex::new(JoinSet::new()),
-            scheduled_next: Arc::new(Notify::new()),
+            wakeups,
         }
     }
 
@@ -75,16 +80,12 @@ impl Publisher {
                 return;
             };
             let (backends, metrics) = (self.backends.clone(), self.metrics.clone());
-            let (status_ttl, scheduled_next) = (self.status_ttl, self.scheduled_next.clone());
+            let (status_ttl, wakeups) = (self.status_ttl, self.wakeups.clone());
             let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
             // Finished tasks leave the set here, so it holds only those in flight.
             while tasks.try_join_next().is_some() {}
             tasks.spawn(async move {
-                let scheduled =
-                    publish_and_commit(&backends, &metrics, &occurrences, status_ttl).await;
-                if scheduled {
-                    scheduled_next.notify_one();
-                }
+                publish_and_commit(&backends, &metrics, &wakeups, &occurrences, status_ttl).await;
                 drop(permit);
             });
         }
@@ -98,17 +99,18 @@ impl Publisher {
 }
 
 /// Publishes one batch with the broker's confirm and commits it, shard by shard (a commit is
-/// one step per shard); whether a next occurrence was scheduled.
+/// one step per shard); the next occurrences the commits scheduled go to `wakeups`.
 async fn publish_and_commit(
     backends: &Backends,
     metrics: &SchedulerMetrics,
+    wakeups: &Wakeups,
     occurrences: &[Due],
     status_ttl: Duration,
-) -> bool {
+) {
     let body = batch::encode_batch(occurrences.iter().map(|d| d.body.as_slice()));
     if let Err(err) = backends.queue.publish(Route::Dispatch, body).await {
         tracing::warn!(error = %err, count = occurrences.len(), "publishing fired occurrences failed, retrying after the lease");
-        return false;
+        return;
     }
     for d in occurrences {
         metrics.fired.inc();
@@ -128,14 +130,16 @@ async fn publish_and_commit(
     let commits = by_shard
         .iter()
         .map(|(shard, published)| backends.schedule.commit(*shard, published, status_ttl));
-    let mut scheduled = false;
-    for (committed, (_, published)) in join_all(commits).await.into_iter().zip(&by_shard) {
+    for (committed, (shard, published)) in join_all(commits).await.into_iter().zip(&by_shard) {
         match committed {
-            Ok(nexts) => scheduled |= nexts.iter().any(Option::is_some),
+            Ok(nexts) => {
+                for next in nexts.into_iter().flatten() {
+                    wakeups.shard(*shard, next);
+                }
+            }
             Err(err) => {
                 tracing::warn!(error = %err, count = published.len(), "commit failed, the occurrences fire again after the lease")
             }
         }
     }
-    scheduled
 }

@@ -5,10 +5,11 @@
 -- KEYS[2]: the shard's lease set (zset: member -> lease deadline, ms)
 -- ARGV[1]: most entries claimed
 -- ARGV[2]: lease, ms
--- Returns: {now, expired leases, earliest remaining due time or -1, earliest lease or -1,
+-- Returns: {now (µs), expired leases, earliest remaining due time or -1, earliest lease or -1,
 --          entries left due (pending), entries leased (in flight), members...}
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now = math.floor(now_us / 1000)
 local batch = tonumber(ARGV[1])
 
 -- Moves members from one set to the other at one score, a slice of them per command (Lua's
@@ -37,7 +38,7 @@ local function earliest(key)
   end
   return tonumber(first[2])
 end
-local out = {now, #expired, earliest(KEYS[1]), earliest(KEYS[2]), redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2])}
+local out = {now_us, #expired, earliest(KEYS[1]), earliest(KEYS[2]), redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2])}
 for _, member in ipairs(claimed) do
   out[#out + 1] = member
 end

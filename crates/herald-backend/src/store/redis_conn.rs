@@ -58,16 +58,16 @@ impl RedisConn {
         self.manager.borrow().clone().ok_or(StoreError::Unavailable)
     }
 
-    /// Forwards every message published on `channel` to the returned receiver (coalesced: one
-    /// pending signal at most), resubscribing after a lost connection, until `shutdown`. A
-    /// (re)subscription is signalled too, since messages sent while unsubscribed are lost.
+    /// Hands the payload of every message published on `channel` to `on_message`, resubscribing
+    /// after a lost connection, until `shutdown`. A (re)subscription calls it with `None`, since
+    /// messages sent while unsubscribed are lost.
     pub fn subscribe(
         &self,
         channel: String,
         shutdown: tokio_util::sync::CancellationToken,
-    ) -> async_channel::Receiver<()> {
+        on_message: impl Fn(Option<&[u8]>) + Send + 'static,
+    ) {
         use futures_util::StreamExt;
-        let (tx, rx) = async_channel::bounded(1);
         let client = self.client.clone();
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(100);
@@ -80,15 +80,13 @@ impl RedisConn {
                 match subscribed.await {
                     Ok(pubsub) => {
                         backoff = Duration::from_millis(100);
-                        let _ = tx.try_send(());
+                        on_message(None);
                         let mut messages = pubsub.into_on_message();
                         loop {
                             tokio::select! {
                                 _ = shutdown.cancelled() => return,
                                 message = messages.next() => match message {
-                                    Some(_) => {
-                                        let _ = tx.try_send(());
-                                    }
+                                    Some(message) => on_message(Some(message.get_payload_bytes())),
                                     None => break,
                                 },
                             }
@@ -106,7 +104,6 @@ impl RedisConn {
                 }
             }
         });
-        rx
     }
 }
 

@@ -18,6 +18,7 @@ mod publish;
 mod readme;
 mod realtime;
 mod schedule_keys;
+mod schedule_wakeups;
 mod scheduler_nodes;
 mod scheduling;
 mod shutdown;

@@ -4,12 +4,12 @@
 use async_trait::async_trait;
 use herald_core::status::{DeliveryKind, MessageStatus};
 use herald_core::MessageId;
-use herald_runtime::clock::now_ms;
+use herald_runtime::clock::{now_ms, now_us};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Claim, Fire, Member, NewEntry, Published, ScheduleStore};
+use super::{Claim, Fire, Member, NewEntry, Published, ScheduleStore, Wakeups};
 use crate::error::StoreError;
 use crate::store::status::memory::Entries;
 use crate::store::status::MemoryStatusStore;
@@ -83,14 +83,14 @@ impl ScheduleState {
 /// An in-memory [`ScheduleStore`], sharing the lock of a [`MemoryStatusStore`].
 pub struct MemoryScheduleStore {
     statuses: Arc<MemoryStatusStore>,
-    wake: (async_channel::Sender<()>, async_channel::Receiver<()>),
+    wake: Arc<Wakeups>,
 }
 
 impl MemoryScheduleStore {
     pub fn new(statuses: Arc<MemoryStatusStore>) -> Self {
         Self {
             statuses,
-            wake: async_channel::bounded(1),
+            wake: Arc::default(),
         }
     }
 }
@@ -101,11 +101,8 @@ impl ScheduleStore for MemoryScheduleStore {
         1
     }
 
-    fn wakeups(
-        &self,
-        _shutdown: tokio_util::sync::CancellationToken,
-    ) -> async_channel::Receiver<()> {
-        self.wake.1.clone()
+    fn wakeups(&self, _shutdown: tokio_util::sync::CancellationToken) -> Arc<Wakeups> {
+        self.wake.clone()
     }
 
     async fn store(&self, entry: NewEntry<'_>) -> Result<Option<i64>, StoreError> {
@@ -131,14 +128,15 @@ impl ScheduleStore for MemoryScheduleStore {
             schedule.place(entry.member, Some(Position::Due(due)));
             Some(due)
         });
-        if stored.is_some() {
-            let _ = self.wake.0.try_send(());
+        if let Some(due) = stored {
+            self.wake.shard(0, due);
         }
         Ok(stored)
     }
 
     async fn claim(&self, _shard: u32, batch: usize, lease: Duration) -> Result<Claim, StoreError> {
-        let now = now_ms();
+        let now_us = now_us();
+        let now = now_us / 1000;
         Ok(self.statuses.with(|all| {
             let schedule = &mut all.schedule;
             let expired = ScheduleState::members_up_to(&schedule.leased, now, batch);
@@ -156,6 +154,7 @@ impl ScheduleStore for MemoryScheduleStore {
             }
             Claim {
                 now_ms: now,
+                now_us,
                 expired_leases: expired.len() as u64,
                 next_due_ms: schedule.due.first().map(|(t, _)| *t),
                 next_lease_ms: schedule.leased.first().map(|(t, _)| *t),

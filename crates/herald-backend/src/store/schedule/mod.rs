@@ -7,12 +7,15 @@
 
 pub(crate) mod memory;
 mod redis;
+mod wakeups;
 
 pub use memory::MemoryScheduleStore;
 pub use redis::RedisScheduleStore;
+pub use wakeups::{Wakeups, Woken};
 
 use async_trait::async_trait;
 use herald_core::MessageId;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::StoreError;
@@ -54,8 +57,10 @@ pub struct NewEntry<'a> {
 /// What a claim took from one shard.
 #[derive(Debug, Clone, Default)]
 pub struct Claim {
-    /// Redis's clock when it claimed.
+    /// Redis's clock when it claimed, ms.
     pub now_ms: i64,
+    /// The same instant, µs (to follow Redis's clock closely between claims).
+    pub now_us: i64,
     /// Entries whose lease had expired (a scheduler died mid-batch), now due again.
     pub expired_leases: u64,
     /// The earliest due time left in the shard.
@@ -105,10 +110,9 @@ pub trait ScheduleStore: Send + Sync + 'static {
     /// Takes a message into the schedule (idempotent) and announces it to every scheduler; its
     /// next due time, or `None` when it was dropped (cancelled before it got here).
     async fn store(&self, entry: NewEntry<'_>) -> Result<Option<i64>, StoreError>;
-    /// Signals each time an entry is stored, by any scheduler (and after a reconnection, when
-    /// signals may have been missed), until `shutdown`.
-    fn wakeups(&self, shutdown: tokio_util::sync::CancellationToken)
-        -> async_channel::Receiver<()>;
+    /// Signals each entry stored, by any scheduler, with its shard and due time (and every shard
+    /// after a reconnection, when signals may have been missed), until `shutdown`.
+    fn wakeups(&self, shutdown: tokio_util::sync::CancellationToken) -> Arc<Wakeups>;
     /// Claims up to `batch` due entries of `shard` for `lease`.
     async fn claim(&self, shard: u32, batch: usize, lease: Duration) -> Result<Claim, StoreError>;
     /// Decides for each member of one claim of `shard` (in order) whether it fires now. A member

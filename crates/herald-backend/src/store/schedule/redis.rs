@@ -3,10 +3,10 @@
 
 use async_trait::async_trait;
 use redis::{AsyncCommands, Script, Value};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use super::{shard_of, Claim, Fire, Member, NewEntry, Published, ScheduleStore};
+use super::{shard_of, Claim, Fire, Member, NewEntry, Published, ScheduleStore, Wakeups};
 use crate::error::StoreError;
 use crate::store::keys::Keys;
 use crate::store::redis_conn::RedisConn;
@@ -35,6 +35,12 @@ impl RedisScheduleStore {
     fn shard(&self, member: &Member) -> u32 {
         shard_of(member.id, self.shards)
     }
+}
+
+/// A wake-up signal, `<shard> <due ms>`.
+fn parse_wake(payload: &[u8]) -> Option<(u32, i64)> {
+    let (shard, due) = std::str::from_utf8(payload).ok()?.split_once(' ')?;
+    Some((shard.parse().ok()?, due.parse().ok()?))
 }
 
 fn unexpected(what: &str, value: &Value) -> StoreError {
@@ -76,16 +82,24 @@ impl ScheduleStore for RedisScheduleStore {
         let _: i64 = conn
             .zadd(self.keys.due(self.shard(member)), member.encode(), due)
             .await?;
-        // Every scheduler recomputes its sleep: this entry may be due before any it knew of.
-        let _: i64 = conn.publish(self.keys.wake(), due).await?;
+        // Every scheduler looks at this shard again: the entry may be due before any it knew of.
+        let signal = format!("{} {due}", self.shard(member));
+        let _: i64 = conn.publish(self.keys.wake(), signal).await?;
         Ok(Some(due))
     }
 
-    fn wakeups(
-        &self,
-        shutdown: tokio_util::sync::CancellationToken,
-    ) -> async_channel::Receiver<()> {
-        self.conn.subscribe(self.keys.wake(), shutdown)
+    fn wakeups(&self, shutdown: tokio_util::sync::CancellationToken) -> Arc<Wakeups> {
+        let wakeups = Arc::new(Wakeups::default());
+        let signals = wakeups.clone();
+        self.conn
+            .subscribe(self.keys.wake(), shutdown, move |payload| {
+                match payload.and_then(parse_wake) {
+                    Some((shard, due)) => signals.shard(shard, due),
+                    // A (re)subscription, or a signal of a build that did not name the shard.
+                    None => signals.every_shard(),
+                }
+            });
+        wakeups
     }
 
     async fn claim(&self, shard: u32, batch: usize, lease: Duration) -> Result<Claim, StoreError> {
@@ -113,8 +127,10 @@ impl ScheduleStore for RedisScheduleStore {
                 claimed.push(member);
             }
         }
+        let now_us = header(now)?;
         Ok(Claim {
-            now_ms: header(now)?,
+            now_ms: now_us / 1000,
+            now_us,
             expired_leases: header(expired)? as u64,
             next_due_ms: optional(header(next_due)?),
             next_lease_ms: optional(header(next_lease)?),
