@@ -10,8 +10,11 @@
 //! dies, on top of the lease.
 //!
 //! Times are Redis's clock. Between claims it is followed on this node's clock, from the offset
-//! seen at the last claim (taken when its answer arrived, so the estimate lags Redis by at most a
-//! round trip, and a shard is never claimed before its time).
+//! the claims show: each claim's Redis time minus the node's time when the answer arrived. Every
+//! such sample is at most the true offset (the answer arrives after Redis read its clock), short
+//! by the round trip and by however late this task ran, so the clock takes the largest sample of
+//! the last [`OFFSET_WINDOW`]: it lags Redis by little, never runs ahead of it (a shard is never
+//! claimed before its time), and one late-handled answer does not make every shard late.
 
 use herald_backend::store::schedule::Woken;
 use herald_runtime::clock::now_us;
@@ -19,6 +22,9 @@ use std::time::Duration;
 
 /// The longest a shard goes unclaimed.
 pub const SWEEP: Duration = Duration::from_secs(1);
+
+/// How long an offset sample counts (the clocks may drift apart slowly, e.g. under NTP).
+pub const OFFSET_WINDOW: Duration = Duration::from_secs(10);
 
 /// The clocks of every shard.
 #[derive(Debug)]
@@ -28,7 +34,43 @@ pub struct ShardClocks {
     /// When each shard was last claimed (µs).
     claimed_at: Vec<i64>,
     /// Redis's clock minus this node's, µs.
-    offset_us: i64,
+    offset: Offset,
+}
+
+/// The largest offset sample of the current half window and of the one before.
+#[derive(Debug)]
+struct Offset {
+    current: i64,
+    previous: i64,
+    /// When the current half window began (this node's clock, µs).
+    began_us: i64,
+}
+
+impl Offset {
+    fn new() -> Self {
+        Self {
+            current: i64::MIN,
+            previous: i64::MIN,
+            began_us: i64::MIN,
+        }
+    }
+
+    fn sample(&mut self, offset_us: i64, at_us: i64) {
+        let half = OFFSET_WINDOW.as_micros() as i64 / 2;
+        if at_us.saturating_sub(self.began_us) >= half {
+            self.previous = self.current;
+            self.current = i64::MIN;
+            self.began_us = at_us;
+        }
+        self.current = self.current.max(offset_us);
+    }
+
+    fn get(&self) -> i64 {
+        match self.current.max(self.previous) {
+            i64::MIN => 0,
+            offset => offset,
+        }
+    }
 }
 
 impl ShardClocks {
@@ -37,18 +79,18 @@ impl ShardClocks {
         Self {
             wake_at: vec![i64::MIN; shards as usize],
             claimed_at: vec![i64::MIN; shards as usize],
-            offset_us: 0,
+            offset: Offset::new(),
         }
     }
 
     /// Redis's clock now (µs), as this node follows it.
     fn now(&self) -> i64 {
-        now_us() + self.offset_us
+        now_us() + self.offset.get()
     }
 
     /// Redis's clock minus this node's, µs, as of the last claim.
     pub fn offset_us(&self) -> i64 {
-        self.offset_us
+        self.offset.get()
     }
 
     /// Takes in what wake-ups signalled.
@@ -81,7 +123,7 @@ impl ShardClocks {
         if shard >= self.wake_at.len() {
             return;
         }
-        self.offset_us = claimed_us - answered_us;
+        self.offset.sample(claimed_us - answered_us, answered_us);
         self.claimed_at[shard] = claimed_us;
         self.wake_at[shard] = next_ms.map_or(i64::MAX, |ms| ms.saturating_mul(1000));
     }
@@ -110,6 +152,24 @@ mod tests {
             clocks.claimed(shard, now, now, None);
         }
         (clocks, now)
+    }
+
+    #[test]
+    fn the_offset_is_the_largest_recent_sample() {
+        let mut offset = Offset::new();
+        assert_eq!(offset.get(), 0);
+        let second = 1_000_000;
+        offset.sample(-300, 0);
+        offset.sample(-200, second);
+        // An answer handled late gives a smaller sample: it does not pull the clock back.
+        offset.sample(-100_000, 2 * second);
+        assert_eq!(offset.get(), -200);
+        // Samples older than the window no longer count.
+        offset.sample(-700, 6 * second);
+        offset.sample(-800, 12 * second);
+        assert_eq!(offset.get(), -700);
+        offset.sample(-900, 17 * second);
+        assert_eq!(offset.get(), -800);
     }
 
     #[test]
