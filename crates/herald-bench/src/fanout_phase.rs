@@ -98,15 +98,17 @@ pub async fn run(plan: Plan<'_>, subscribers: &mut Subscribers) -> anyhow::Resul
             event = subscribers.next_event(deadline) => match event {
                 None if published.is_some() => break,
                 None => anyhow::bail!("no delivery for {:?} while publishing", plan.idle),
-                Some(Event::Delivery { seq, at }) => {
-                    if seq >> 32 != plan.phase {
-                        continue;
-                    }
-                    outcome.received += 1;
-                    last = last.max(at);
-                    if let Pace::Rate(rate) = plan.pace {
-                        let sent = start + Duration::from_secs_f64((seq & 0xffff_ffff) as f64 / rate);
-                        let _ = outcome.latency.record(at.saturating_duration_since(sent).as_micros() as u64);
+                Some(Event::Deliveries { seqs, at }) => {
+                    for seq in seqs {
+                        if seq >> 32 != plan.phase {
+                            continue;
+                        }
+                        outcome.received += 1;
+                        last = last.max(at);
+                        if let Pace::Rate(rate) = plan.pace {
+                            let sent = start + Duration::from_secs_f64((seq & 0xffff_ffff) as f64 / rate);
+                            let _ = outcome.latency.record(at.saturating_duration_since(sent).as_micros() as u64);
+                        }
                     }
                     deadline = tokio::time::Instant::now() + plan.idle;
                 }
