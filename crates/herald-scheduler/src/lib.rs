@@ -10,6 +10,7 @@
 pub mod clocks;
 pub mod firing;
 pub mod intake;
+pub mod membership;
 pub mod metrics;
 pub mod publishing;
 
