@@ -4,12 +4,10 @@
 //! comes due, not shards × rounds × schedulers (claiming all 16 shards every round, three
 //! schedulers kept Redis half busy with empty claims at 5,000 due/s, and their lateness rose).
 //!
-//! A scheduler follows the clocks of the shards it owns ([`crate::membership`]); the others it
-//! leaves to their owners. What a clock cannot know of: entries another scheduler leased (due
-//! again if that scheduler dies) or scheduled by its commits (it fires those itself, unless it
-//! dies), and the due entries of a shard whose owner died. So every shard, owned or not, is still
-//! claimed at least every [`SWEEP`], which bounds how late they can be when a scheduler dies, on
-//! top of the lease.
+//! What a clock cannot know of: entries another scheduler leased (due again if that scheduler
+//! dies) or scheduled by its commits (it fires those itself, unless it dies). So every shard is
+//! still claimed at least every [`SWEEP`], which bounds how late they can be when a scheduler
+//! dies, on top of the lease.
 //!
 //! Times are Redis's clock. Between claims it is followed on this node's clock, from the offset
 //! the claims show: each claim's Redis time minus the node's time when the answer arrived. Every
@@ -35,8 +33,6 @@ pub struct ShardClocks {
     wake_at: Vec<i64>,
     /// When each shard was last claimed (µs).
     claimed_at: Vec<i64>,
-    /// Which shards this scheduler owns (claims by their clock, not only at the sweep).
-    owned: Vec<bool>,
     /// Redis's clock minus this node's, µs.
     offset: Offset,
 }
@@ -78,12 +74,11 @@ impl Offset {
 }
 
 impl ShardClocks {
-    /// Every shard is owned, and needs a claim at once.
+    /// Every shard needs a claim at once.
     pub fn new(shards: u32) -> Self {
         Self {
             wake_at: vec![i64::MIN; shards as usize],
             claimed_at: vec![i64::MIN; shards as usize],
-            owned: vec![true; shards as usize],
             offset: Offset::new(),
         }
     }
@@ -96,30 +91,6 @@ impl ShardClocks {
     /// Redis's clock minus this node's, µs, as of the last claim.
     pub fn offset_us(&self) -> i64 {
         self.offset.get()
-    }
-
-    /// Takes in which shards this scheduler owns now; one it just got is claimed at once (what
-    /// it knows of the shard is what its sweeps saw).
-    pub fn set_owned(&mut self, owned: Vec<bool>) {
-        if owned.len() != self.owned.len() {
-            return;
-        }
-        for (shard, (was, is)) in self.owned.iter().zip(&owned).enumerate() {
-            if *is && !*was {
-                self.wake_at[shard] = i64::MIN;
-            }
-        }
-        self.owned = owned;
-    }
-
-    /// The time shard `s` next needs a claim: by its clock if owned, else at the sweep.
-    fn next(&self, s: usize) -> i64 {
-        let swept = self.claimed_at[s].saturating_add(SWEEP.as_micros() as i64);
-        if self.owned[s] {
-            self.wake_at[s].min(swept)
-        } else {
-            swept
-        }
     }
 
     /// Takes in what wake-ups signalled.
@@ -137,8 +108,9 @@ impl ShardClocks {
     /// The shards to claim now.
     pub fn due(&self) -> Vec<u32> {
         let now = self.now();
+        let sweep = SWEEP.as_micros() as i64;
         (0..self.wake_at.len())
-            .filter(|&s| self.next(s) <= now)
+            .filter(|&s| self.wake_at[s] <= now || now.saturating_sub(self.claimed_at[s]) >= sweep)
             .map(|s| s as u32)
             .collect()
     }
@@ -158,8 +130,9 @@ impl ShardClocks {
 
     /// How long until some shard needs a claim.
     pub fn pause(&self) -> Duration {
+        let sweep = SWEEP.as_micros() as i64;
         let next = (0..self.wake_at.len())
-            .map(|s| self.next(s))
+            .map(|s| self.wake_at[s].min(self.claimed_at[s].saturating_add(sweep)))
             .min()
             .unwrap_or(i64::MAX);
         Duration::from_micros(next.saturating_sub(self.now()).max(0) as u64)
@@ -246,30 +219,6 @@ mod tests {
             shards: BTreeMap::from([(0, now_ms - 1), (2, now_ms + 60_000), (9, now_ms)]),
         });
         assert_eq!(clocks.due(), [0, 2]);
-    }
-
-    #[test]
-    fn a_shard_owned_by_another_scheduler_waits_for_the_sweep() {
-        let (mut clocks, now) = idle(3);
-        clocks.set_owned(vec![true, false, true]);
-        let now_ms = now / 1000;
-        for shard in 0..3 {
-            clocks.claimed(shard, now, now, Some(now_ms - 1));
-        }
-        assert_eq!(clocks.due(), [0, 2]);
-        clocks.woken(Woken {
-            every_shard: true,
-            shards: BTreeMap::new(),
-        });
-        assert_eq!(clocks.due(), [0, 2]);
-    }
-
-    #[test]
-    fn a_shard_newly_owned_is_claimed_at_once() {
-        let (mut clocks, _) = idle(3);
-        clocks.set_owned(vec![true, false, false]);
-        clocks.set_owned(vec![true, false, true]);
-        assert_eq!(clocks.due(), [2]);
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! Firing: claim due entries shard by shard, fire them, and hand the due occurrences to the
 //! [`Publisher`], which publishes them to the dispatch route in batches (one broker message and
 //! confirm for many occurrences) and commits them in the background. A round claims only the
-//! shards whose clock says something is due ([`ShardClocks`]), of those this scheduler owns
-//! ([`Membership`]) but for a sweep of every shard each second; the loop sleeps until the earliest
+//! shards whose clock says something is due ([`ShardClocks`]); the loop sleeps until the earliest
 //! of them, or until a wake-up signals a new entry (stored by any scheduler, or scheduled by one
 //! of this scheduler's commits).
 
@@ -15,7 +14,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::clocks::ShardClocks;
-use crate::membership::Membership;
 use crate::metrics::SchedulerMetrics;
 use crate::publishing::{Due, Publisher};
 use herald_runtime::clock::now_us;
@@ -45,18 +43,13 @@ impl Firing {
         let shards = self.backends.schedule.shards();
         let mut clocks = ShardClocks::new(shards);
         let mut gauges = vec![ShardGauge::default(); shards as usize];
-        let mut membership = Membership::new();
         let mut failures = 0u32;
         while !shutdown.is_cancelled() {
-            if membership.until_due().is_zero() {
-                let schedule = &*self.backends.schedule;
-                clocks.set_owned(membership.beat(schedule, shards).await);
-            }
             clocks.woken(self.wakeups.take());
             let pause = match self.round(&mut clocks, &mut gauges).await {
                 Ok(()) => {
                     failures = 0;
-                    clocks.pause().min(membership.until_due())
+                    clocks.pause()
                 }
                 Err(err) => {
                     failures += 1;
@@ -74,11 +67,8 @@ impl Firing {
             }
         }
         // What was published gets committed; what was claimed and not published fires again
-        // after its lease. The others take this scheduler's shards at once.
+        // after its lease.
         self.publisher.finish().await;
-        if let Err(err) = self.backends.schedule.leave(membership.id()).await {
-            tracing::warn!(error = %err, "cannot withdraw the scheduler; its shards move when its heartbeat runs out");
-        }
     }
 
     /// Claims and fires every shard whose time has come, concurrently (a shard waiting for Redis

@@ -10,7 +10,6 @@
 pub mod clocks;
 pub mod firing;
 pub mod intake;
-pub mod membership;
 pub mod metrics;
 pub mod publishing;
 

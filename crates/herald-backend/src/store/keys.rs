@@ -62,12 +62,6 @@ impl Keys {
         format!("{}:wake", self.prefix)
     }
 
-    /// `<p>:schedulers`: the schedulers alive, each until its announcement runs out (they share
-    /// the shards out among themselves).
-    pub fn schedulers(&self) -> String {
-        format!("{}:schedulers", self.prefix)
-    }
-
     /// The keys of one channel's polling inbox, all tagged `{<app>:<channel>}`.
     pub fn inbox(&self, app: &str, channel: &ChannelName) -> InboxKeys {
         InboxKeys {

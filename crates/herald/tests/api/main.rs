@@ -19,7 +19,6 @@ mod readme;
 mod realtime;
 mod schedule_keys;
 mod schedule_wakeups;
-mod scheduler_membership;
 mod scheduler_nodes;
 mod scheduling;
 mod shutdown;

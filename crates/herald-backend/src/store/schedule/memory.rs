@@ -134,15 +134,6 @@ impl ScheduleStore for MemoryScheduleStore {
         Ok(stored)
     }
 
-    /// The embedded schedule belongs to its one process: its scheduler is the only one.
-    async fn heartbeat(&self, id: &str, _ttl: Duration) -> Result<Vec<String>, StoreError> {
-        Ok(vec![id.to_string()])
-    }
-
-    async fn leave(&self, _id: &str) -> Result<(), StoreError> {
-        Ok(())
-    }
-
     async fn claim(&self, _shard: u32, batch: usize, lease: Duration) -> Result<Claim, StoreError> {
         let now_us = now_us();
         let now = now_us / 1000;

@@ -113,10 +113,6 @@ pub trait ScheduleStore: Send + Sync + 'static {
     /// Signals each entry stored, by any scheduler, with its shard and due time (and every shard
     /// after a reconnection, when signals may have been missed), until `shutdown`.
     fn wakeups(&self, shutdown: tokio_util::sync::CancellationToken) -> Arc<Wakeups>;
-    /// Announces scheduler `id` alive for `ttl`; the ids of the schedulers alive, `id` included.
-    async fn heartbeat(&self, id: &str, ttl: Duration) -> Result<Vec<String>, StoreError>;
-    /// Withdraws scheduler `id` (at shutdown), so the others take its shards at once.
-    async fn leave(&self, id: &str) -> Result<(), StoreError>;
     /// Claims up to `batch` due entries of `shard` for `lease`.
     async fn claim(&self, shard: u32, batch: usize, lease: Duration) -> Result<Claim, StoreError>;
     /// Decides for each member of one claim of `shard` (in order) whether it fires now. A member

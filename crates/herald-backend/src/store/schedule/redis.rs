@@ -17,8 +17,6 @@ static CLAIM: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("../../lua/schedule_claim.lua")));
 static FIRE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("../../lua/schedule_fire.lua")));
-static HEARTBEAT: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("../../lua/scheduler_heartbeat.lua")));
 static COMMIT: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("../../lua/schedule_commit.lua")));
 
@@ -102,22 +100,6 @@ impl ScheduleStore for RedisScheduleStore {
                 }
             });
         wakeups
-    }
-
-    async fn heartbeat(&self, id: &str, ttl: Duration) -> Result<Vec<String>, StoreError> {
-        let mut conn = self.conn.get()?;
-        Ok(HEARTBEAT
-            .key(self.keys.schedulers())
-            .arg(id)
-            .arg(ttl.as_millis() as u64)
-            .invoke_async(&mut conn)
-            .await?)
-    }
-
-    async fn leave(&self, id: &str) -> Result<(), StoreError> {
-        let mut conn = self.conn.get()?;
-        let _: i64 = conn.zrem(self.keys.schedulers(), id).await?;
-        Ok(())
     }
 
     async fn claim(&self, shard: u32, batch: usize, lease: Duration) -> Result<Claim, StoreError> {
