@@ -2,7 +2,7 @@
 //! earliest due time or lease deadline its last claim reported, or sooner when a wake-up signals
 //! a new entry. A round claims only the shards whose time has come, so Redis's work follows what
 //! comes due, not shards × rounds × schedulers (claiming all 16 shards every round, three
-//! schedulers kept Redis half busy with empty claims at 5,000 due/s, and their lateness rose).
+//! schedulers ran about 30,000 claim scripts a second at 5,000 due/s, most of them empty).
 //!
 //! What a clock cannot know of: entries another scheduler leased (due again if that scheduler
 //! dies) or scheduled by its commits (it fires those itself, unless it dies). So every shard is

@@ -9,6 +9,7 @@ use futures_util::future::join_all;
 use herald_backend::store::schedule::{Claim, Fire, Wakeups};
 use herald_backend::Backends;
 use herald_core::Envelope;
+use herald_runtime::clock::now_us;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -16,7 +17,6 @@ use tokio_util::sync::CancellationToken;
 use crate::clocks::ShardClocks;
 use crate::metrics::SchedulerMetrics;
 use crate::publishing::{Due, Publisher};
-use herald_runtime::clock::now_us;
 
 /// What the firing loop needs.
 pub struct Firing {
