@@ -39,11 +39,11 @@ impl SchedulerMetrics {
         )?;
         let pending = IntGauge::new(
             "herald_scheduler_pending",
-            "Entries waiting for their time, all shards",
+            "Entries waiting for their time, all shards (as of each shard's last claim)",
         )?;
         let in_flight = IntGauge::new(
             "herald_scheduler_in_flight",
-            "Entries claimed by a scheduler, all shards",
+            "Entries claimed by a scheduler, all shards (as of each shard's last claim)",
         )?;
         let oldest_overdue_seconds = Gauge::new(
             "herald_scheduler_oldest_overdue_seconds",
@@ -51,7 +51,7 @@ impl SchedulerMetrics {
         )?;
         let clock_skew_seconds = Gauge::new(
             "herald_scheduler_clock_skew_seconds",
-            "Redis's clock minus this node's, as measured at the last claim",
+            "Redis's clock minus this node's: the largest offset the claims of the last 10 s showed (short by at most a round trip)",
         )?;
         for gauge in [&pending, &in_flight] {
             registry.register(Box::new(gauge.clone()))?;
