@@ -177,15 +177,23 @@ mod tests {
         assert_eq!(ShardClocks::new(3).due(), [0, 1, 2]);
     }
 
+    /// Asserts the pause runs to `from_us + target`: exactly `target` less the time passed since
+    /// `from_us` (within a millisecond), however slowly the test runs.
+    fn assert_pause_runs_to(clocks: &ShardClocks, from_us: i64, target: Duration) {
+        let pause = clocks.pause();
+        let passed = Duration::from_micros((now_us() - from_us) as u64);
+        assert!(pause <= target, "{pause:?} > {target:?}");
+        assert!(
+            pause + passed + Duration::from_millis(1) >= target,
+            "{pause:?} + {passed:?} < {target:?}"
+        );
+    }
+
     #[test]
     fn an_idle_shard_waits_for_the_sweep() {
-        let (clocks, _) = idle(4);
+        let (clocks, now) = idle(4);
         assert!(clocks.due().is_empty());
-        let pause = clocks.pause();
-        assert!(
-            pause > SWEEP - Duration::from_millis(100) && pause <= SWEEP,
-            "{pause:?}"
-        );
+        assert_pause_runs_to(&clocks, now, SWEEP);
     }
 
     #[test]
@@ -201,11 +209,12 @@ mod tests {
     #[test]
     fn the_pause_runs_to_the_earliest_shard() {
         let (mut clocks, now) = idle(4);
-        clocks.claimed(3, now, now, Some(now / 1000 + 200));
-        let pause = clocks.pause();
-        assert!(
-            pause > Duration::from_millis(100) && pause <= Duration::from_millis(200),
-            "{pause:?}"
+        let next_ms = now / 1000 + 200;
+        clocks.claimed(3, now, now, Some(next_ms));
+        assert_pause_runs_to(
+            &clocks,
+            now,
+            Duration::from_micros((next_ms * 1000 - now) as u64),
         );
     }
 
