@@ -88,7 +88,7 @@ impl ShardClocks {
         now_us() + self.offset.get()
     }
 
-    /// Redis's clock minus this node's, µs, as of the last claim.
+    /// Redis's clock minus this node's, µs: the largest sample of the window.
     pub fn offset_us(&self) -> i64 {
         self.offset.get()
     }
@@ -105,12 +105,17 @@ impl ShardClocks {
         }
     }
 
+    /// When shard `s` next needs a claim (µs): its clock's time, or the sweep's if sooner.
+    fn next_claim(&self, s: usize) -> i64 {
+        let swept = self.claimed_at[s].saturating_add(SWEEP.as_micros() as i64);
+        self.wake_at[s].min(swept)
+    }
+
     /// The shards to claim now.
     pub fn due(&self) -> Vec<u32> {
         let now = self.now();
-        let sweep = SWEEP.as_micros() as i64;
         (0..self.wake_at.len())
-            .filter(|&s| self.wake_at[s] <= now || now.saturating_sub(self.claimed_at[s]) >= sweep)
+            .filter(|&s| self.next_claim(s) <= now)
             .map(|s| s as u32)
             .collect()
     }
@@ -130,9 +135,8 @@ impl ShardClocks {
 
     /// How long until some shard needs a claim.
     pub fn pause(&self) -> Duration {
-        let sweep = SWEEP.as_micros() as i64;
         let next = (0..self.wake_at.len())
-            .map(|s| self.wake_at[s].min(self.claimed_at[s].saturating_add(sweep)))
+            .map(|s| self.next_claim(s))
             .min()
             .unwrap_or(i64::MAX);
         Duration::from_micros(next.saturating_sub(self.now()).max(0) as u64)

@@ -63,6 +63,7 @@ impl ScheduleStore for RedisScheduleStore {
     async fn store(&self, entry: NewEntry<'_>) -> Result<Option<i64>, StoreError> {
         let mut conn = self.conn.get()?;
         let member = entry.member;
+        let shard = self.shard(member);
         let due: i64 = STORE
             .key(self.keys.status(&member.app, member.id))
             .key(self.keys.schedule_entry(&member.app, member.id))
@@ -80,11 +81,12 @@ impl ScheduleStore for RedisScheduleStore {
         // Indexed after the entry exists; a crash in between is mended by the redelivery, which
         // finds the entry and indexes it again (ZADD is idempotent).
         let _: i64 = conn
-            .zadd(self.keys.due(self.shard(member)), member.encode(), due)
+            .zadd(self.keys.due(shard), member.encode(), due)
             .await?;
         // Every scheduler looks at this shard again: the entry may be due before any it knew of.
-        let signal = format!("{} {due}", self.shard(member));
-        let _: i64 = conn.publish(self.keys.wake(), signal).await?;
+        let _: i64 = conn
+            .publish(self.keys.wake(), format!("{shard} {due}"))
+            .await?;
         Ok(Some(due))
     }
 
