@@ -18,6 +18,7 @@ pub mod routes;
 pub mod sink;
 pub mod sse;
 pub mod ws;
+mod ws_wire;
 
 pub use hub::{Hub, HubSettings, Interest};
 pub use metrics::LiveMetrics;

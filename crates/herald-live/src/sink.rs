@@ -85,6 +85,15 @@ impl SinkReceiver {
         }
     }
 
+    /// The next message if one is queued already; `None` when none is, or once the hub has cut
+    /// the connection off (then [`SinkReceiver::next`] tells it).
+    pub fn try_next(&mut self) -> Option<Outgoing> {
+        if self.shared.cut.is_cancelled() {
+            return None;
+        }
+        self.receiver.try_recv().ok()
+    }
+
     pub fn cut_off_reason(&self) -> Option<&str> {
         self.shared.reason.get().map(String::as_str)
     }

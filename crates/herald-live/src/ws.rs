@@ -13,10 +13,15 @@
 //! A frame the server cannot read answers an error frame (with `"id": null` when it has none) and
 //! the connection stays. The server pings every keep-alive period. A connection cut off for being
 //! slow gets an error frame (9022) and is closed with code 1008 and the reason.
+//!
+//! Messages go from the hub to the socket without this connection's task: the response body
+//! (`ws_wire::Outbound`) takes them from the connection's buffer as the server writes. The task
+//! reads the client's frames and answers them through the body's control queue.
 
+use actix_http::ws::{handshake, Frame, Message};
+use actix_web::body::{BodyStream, MessageBody};
 use actix_web::{web, HttpRequest, HttpResponse};
-use actix_ws::{CloseCode, CloseReason, Message, Session};
-use futures_util::StreamExt;
+use futures_util::stream;
 use herald_core::{ApiError, ChannelName, ErrorKind};
 use herald_http::{AppContext, HttpError};
 use serde::Deserialize;
@@ -25,15 +30,16 @@ use std::sync::Arc;
 
 use crate::hub::{Hub, Interest};
 use crate::routes::{parse_selector, Connection, LiveState};
-use crate::sink::{Outgoing, SinkReceiver, SinkShared, Transport};
+use crate::sink::{SinkShared, Transport};
+use crate::ws_wire::{error_frame, Control, Inbound, Outbound};
 
 pub async fn connect(
     req: HttpRequest,
     app: AppContext,
-    body: web::Payload,
+    payload: web::Payload,
     state: web::Data<LiveState>,
 ) -> Result<HttpResponse, HttpError> {
-    let (response, session, messages) = actix_ws::handle(&req, body).map_err(|_| {
+    let mut response = handshake(req.head()).map_err(|_| {
         HttpError(ApiError::new(
             ErrorKind::InvalidField,
             "this route takes a WebSocket upgrade",
@@ -41,24 +47,30 @@ pub async fn connect(
     })?;
     let hub = state.hub.clone();
     let sink = hub.connect(Transport::WebSocket);
+    let shared = sink.shared.clone();
+    let (outbound, control) = Outbound::new(sink);
     let client = Client {
         _connection: Connection {
             hub: hub.clone(),
-            sink: sink.shared.clone(),
+            sink: shared.clone(),
         },
         hub,
         app: app.0.id.clone(),
-        session,
+        control,
     };
-    actix_web::rt::spawn(client.run(sink, messages, state.keep_alive));
-    Ok(response)
+    actix_web::rt::spawn(client.run(shared, Inbound::new(payload), state.keep_alive));
+    let body = BodyStream::new(stream::unfold(outbound, Outbound::next)).boxed();
+    Ok(response
+        .message_body(body)
+        .map_err(|_| HttpError(ApiError::of(ErrorKind::Internal)))?
+        .into())
 }
 
 struct Client {
     _connection: Connection,
     hub: Arc<Hub>,
     app: String,
-    session: Session,
+    control: Control,
 }
 
 /// A frame from the client.
@@ -77,40 +89,36 @@ enum Command {
 }
 
 impl Client {
+    /// Reads the client's frames until the connection ends: the client leaves or breaks the
+    /// protocol, or the body ends (the connection closed, or the hub cut it off).
     async fn run(
         mut self,
-        mut sink: SinkReceiver,
-        mut messages: actix_ws::MessageStream,
+        sink: Arc<SinkShared>,
+        mut inbound: Inbound,
         keep_alive: std::time::Duration,
     ) {
         let mut ping =
             tokio::time::interval_at(tokio::time::Instant::now() + keep_alive, keep_alive);
         loop {
             let open = tokio::select! {
-                message = messages.next() => match message {
-                    Some(Ok(Message::Text(text))) => self.command(&sink.shared, &text).await,
-                    Some(Ok(Message::Binary(_))) => self.error(None, ApiError::new(ErrorKind::InvalidField, "frames are JSON text")).await,
-                    Some(Ok(Message::Ping(bytes))) => self.session.pong(&bytes).await.is_ok(),
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => false,
-                    Some(Ok(_)) => true,
+                frame = inbound.next() => match frame {
+                    Some(Frame::Text(bytes)) => match std::str::from_utf8(&bytes) {
+                        Ok(text) => self.command(&sink, text).await,
+                        Err(_) => self.error(None, ApiError::new(ErrorKind::InvalidField, "a text frame is not UTF-8")),
+                    },
+                    Some(Frame::Binary(_)) | Some(Frame::Continuation(_)) => self.error(None, ApiError::new(ErrorKind::InvalidField, "frames are JSON text")),
+                    Some(Frame::Ping(bytes)) => self.send(Message::Pong(bytes)),
+                    Some(Frame::Pong(_)) => true,
+                    Some(Frame::Close(_)) | None => false,
                 },
-                outgoing = sink.next() => match outgoing {
-                    Some(outgoing) => self.session.text(frame(&outgoing)).await.is_ok(),
-                    None => {
-                        if let Some(reason) = sink.cut_off_reason() {
-                            let reason = reason.to_string();
-                            self.cut_off(reason).await;
-                        }
-                        false
-                    }
-                },
-                _ = ping.tick() => self.session.ping(b"").await.is_ok(),
+                _ = ping.tick() => self.send(Message::Ping(Default::default())),
+                _ = self.control.closed() => return,
             };
             if !open {
                 break;
             }
         }
-        let _ = self.session.close(None).await;
+        self.send(Message::Close(None));
     }
 
     /// Handles one frame; false when the connection is gone.
@@ -124,12 +132,10 @@ impl Client {
                 let problem = format!(
                     "a frame is {{\"type\":\"subscribe\",\"id\",\"channel\",\"selector\"?}} or {{\"type\":\"unsubscribe\",\"id\"}}: {err}"
                 );
-                return self
-                    .error(
-                        id.as_deref(),
-                        ApiError::new(ErrorKind::InvalidField, problem),
-                    )
-                    .await;
+                return self.error(
+                    id.as_deref(),
+                    ApiError::new(ErrorKind::InvalidField, problem),
+                );
             }
         };
         match command {
@@ -155,69 +161,40 @@ impl Client {
                 }
                 .await;
                 match subscribed {
-                    Ok(()) => self.reply("subscribed", &id).await,
-                    Err(err) => self.error(Some(&id), err).await,
+                    Ok(()) => self.reply("subscribed", &id),
+                    Err(err) => self.error(Some(&id), err),
                 }
             }
             Command::Unsubscribe { id } => {
                 if self.hub.unsubscribe(sink, &tag(&id)).await {
-                    self.reply("unsubscribed", &id).await
+                    self.reply("unsubscribed", &id)
                 } else {
                     let err = ApiError::new(
                         ErrorKind::UnknownSubscription,
                         "no subscription with this id on the connection",
                     );
-                    self.error(Some(&id), err).await
+                    self.error(Some(&id), err)
                 }
             }
         }
     }
 
-    async fn reply(&mut self, kind: &str, id: &str) -> bool {
+    /// Queues a frame ahead of any message queued later; false when the connection is gone.
+    fn send(&self, message: Message) -> bool {
+        self.control.send(message).is_ok()
+    }
+
+    fn reply(&self, kind: &str, id: &str) -> bool {
         let text = json!({"type": kind, "id": id}).to_string();
-        self.session.text(text).await.is_ok()
+        self.send(Message::Text(text.into()))
     }
 
-    async fn error(&mut self, id: Option<&str>, err: ApiError) -> bool {
-        let text = json!({
-            "type": "error",
-            "id": id,
-            "code": err.kind.code(),
-            "message": err.message,
-        })
-        .to_string();
-        self.session.text(text).await.is_ok()
-    }
-
-    async fn cut_off(&mut self, reason: String) {
-        let err = ApiError::new(ErrorKind::SubscriberTooSlow, reason.clone());
-        self.error(None, err).await;
-        let close = CloseReason {
-            code: CloseCode::Policy,
-            description: Some(truncate(&reason, 120).to_string()),
-        };
-        let _ = self.session.clone().close(Some(close)).await;
+    fn error(&self, id: Option<&str>, err: ApiError) -> bool {
+        self.send(Message::Text(error_frame(id, &err).into()))
     }
 }
 
 /// The hub's tag for a subscription: its id as a JSON string, ready to splice into frames.
 fn tag(id: &str) -> Arc<str> {
     Value::String(id.to_string()).to_string().into()
-}
-
-/// A message frame, spliced from the subscription's tag and the message rendered once per node.
-fn frame(outgoing: &Outgoing) -> String {
-    format!(
-        "{{\"type\":\"message\",\"id\":{},\"message\":{}}}",
-        outgoing.tag, outgoing.message.json
-    )
-}
-
-/// At most `max` bytes of `text`, cut at a character boundary (a close reason has 123 bytes).
-fn truncate(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }

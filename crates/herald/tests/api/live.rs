@@ -15,6 +15,7 @@ on_both_backends!(
     websocket_subscriptions_each_receive_their_channel_through_their_selector,
     invalid_selectors_are_refused_on_the_live_transports,
     a_subscriber_that_stops_reading_is_cut_off_and_the_others_keep_receiving,
+    a_websocket_subscriber_that_stops_reading_is_told_why_and_closed_with_1008,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -189,6 +190,62 @@ async fn a_subscriber_that_stops_reading_is_cut_off_and_the_others_keep_receivin
     let reason: Value = serde_json::from_str(&last.data).unwrap();
     assert_eq!(reason["code"], 9022);
     assert!(reason["message"].as_str().unwrap().contains("too slow"));
+
+    // The reader still receives.
+    let after = app
+        .client
+        .publish_ok("news", json!({"message": "after"}))
+        .await;
+    assert_eq!(
+        reader.messages(1, WAIT).await,
+        vec![("r".to_string(), after)]
+    );
+}
+
+async fn a_websocket_subscriber_that_stops_reading_is_told_why_and_closed_with_1008(
+    backend: Backend,
+) {
+    let mut config = test_config(backend, &fresh_prefix());
+    config.live.buffer_messages = 4;
+    let app = TestApp::spawn_with(Role::Standalone, config).await;
+    let mut reader = WsClient::connect(&app.client).await;
+    assert_eq!(
+        reader.subscribe("r", "news", None).await["type"],
+        "subscribed"
+    );
+    let mut stalled = WsClient::connect(&app.client).await;
+    assert_eq!(
+        stalled.subscribe("s", "news", None).await["type"],
+        "subscribed"
+    );
+
+    // Large messages fill the stalled connection's socket buffers, then its own buffer.
+    let payload = "x".repeat(64 * 1024);
+    let mut published = 0;
+    while slow_disconnects(&app.client).await == 0 {
+        assert!(published < 2000, "the stalled subscriber was never cut off");
+        for _ in 0..10 {
+            app.client
+                .publish_ok("news", json!({"message": payload}))
+                .await;
+        }
+        published += 10;
+        assert_eq!(reader.messages(10, WAIT).await.len(), 10);
+    }
+
+    // Reading at last, the stalled subscriber finds the reason, then the close frame.
+    let (last, close) = stalled.last_words(WAIT).await;
+    let last = last.expect("the stalled connection had frames");
+    assert_eq!(last["type"], "error", "{last}");
+    assert_eq!(last["id"], Value::Null);
+    assert_eq!(last["code"], 9022);
+    assert!(
+        last["message"].as_str().unwrap().contains("too slow"),
+        "{last}"
+    );
+    let (code, reason) = close.expect("a close frame");
+    assert_eq!(code, 1008);
+    assert!(reason.contains("too slow"), "{reason}");
 
     // The reader still receives.
     let after = app

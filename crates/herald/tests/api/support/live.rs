@@ -153,6 +153,26 @@ impl WsClient {
             .expect("an answer to subscribe")
     }
 
+    /// Reads to the end of the connection: its last text frame, and the close frame's code and
+    /// reason (`None` when the connection ended without one, or `within` passed first).
+    pub async fn last_words(&mut self, within: Duration) -> (Option<Value>, Option<(u16, String)>) {
+        let until = Instant::now() + within;
+        let mut last = None;
+        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(until, self.socket.next()).await {
+            match message {
+                Message::Text(text) => last = Some(serde_json::from_str(&text).expect("JSON")),
+                Message::Close(frame) => {
+                    return (
+                        last,
+                        frame.map(|f| (u16::from(f.code), f.reason.to_string())),
+                    );
+                }
+                _ => {}
+            }
+        }
+        (last, None)
+    }
+
     /// The next `count` message frames, as (subscription id, message id), failing past `within`.
     pub async fn messages(&mut self, count: usize, within: Duration) -> Vec<(String, String)> {
         let until = Instant::now() + within;
