@@ -5,9 +5,11 @@
 //! `herald-bench scheduler` measures the scheduler's lateness (`scheduler`), `herald-bench fanout`
 //! the live fan-out to WebSocket subscribers (`fanout`, `fanout_clients` for the subscribers,
 //! `fanout_phase` for one measured phase, `fanout_publish` for its publishers, `fanout_observe`
-//! for herald's metrics and CPU use).
+//! for herald's metrics and CPU use); `herald-bench bare-fanout` is that benchmark's baseline
+//! server (`bare_fanout`).
 
 mod bare;
+mod bare_fanout;
 mod fanout;
 mod fanout_clients;
 mod fanout_observe;
@@ -51,6 +53,12 @@ enum Bench {
     },
     /// Deliveries per second and end-to-end latency of live fan-out to WebSocket subscribers.
     Fanout(fanout::Args),
+    /// The fan-out baseline: a server doing the least the fan-out benchmark needs (see
+    /// `bare_fanout`), to run `fanout --bare` against.
+    BareFanout {
+        #[arg(long, default_value = "127.0.0.1:18290")]
+        listen: String,
+    },
     /// Deletes the queues and exchanges of a benchmarked herald (what `ingest` does at its end).
     Purge {
         #[arg(long)]
@@ -91,6 +99,7 @@ async fn main() -> anyhow::Result<()> {
     let args = match Bench::parse() {
         Bench::Ingest(args) => args,
         Bench::Fanout(args) => return fanout::run(args).await,
+        Bench::BareFanout { listen } => return bare_fanout::run(&listen).await,
         Bench::Purge {
             amqp_url,
             herald_prefix,
