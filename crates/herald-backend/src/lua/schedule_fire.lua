@@ -3,18 +3,18 @@
 -- being fired stops being cancellable. After downtime, missed occurrences of a repeating message
 -- are skipped (counted), not replayed: the latest one due fires, once. An entry that does not
 -- fire ends its claim here: gone, it leaves the lease set; not due, it goes back to the due set.
--- The caller reads the envelopes of those that fire (MGET: the same slot). Every key is in the
--- shard's hash slot.
+-- Those that fire come with their envelope. Every key is in the shard's hash slot.
 -- KEYS[1]: the shard's due set; KEYS[2]: the shard's lease set
--- KEYS[2i+1], KEYS[2i+2] (i = 1..n): entry i's status hash and schedule entry (hash)
+-- KEYS[3i], KEYS[3i+1], KEYS[3i+2] (i = 1..n): entry i's status hash, schedule entry (hash) and
+--   envelope (string)
 -- ARGV[i]: entry i's member in the shard's sets
 -- Returns, per entry: {-1} gone (cancelled or finished), {-2, due} not due yet, or
---   {occurrence, due, skipped now, interval s}
+--   {occurrence, due, skipped now, interval s, envelope}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local gone, later = {}, {}
 
-local function fire(status, entry, member)
+local function fire(status, entry, envelope_key, member)
   local f = redis.call('HMGET', entry, 'first', 'every', 'expires', 'next')
   if not f[1] or redis.call('HGET', status, 's') ~= 'scheduled' then
     gone[#gone + 1] = member
@@ -27,6 +27,11 @@ local function fire(status, entry, member)
     later[#later + 1] = due
     later[#later + 1] = member
     return {-2, due}
+  end
+  local envelope = redis.call('GET', envelope_key)
+  if not envelope then
+    gone[#gone + 1] = member
+    return {-1}
   end
   local skipped = 0
   if every > 0 then
@@ -45,12 +50,12 @@ local function fire(status, entry, member)
   else
     redis.call('HSET', status, 'k', 'immediate')
   end
-  return {k, due, skipped, tonumber(f[2])}
+  return {k, due, skipped, tonumber(f[2]), envelope}
 end
 
 local out = {}
 for i = 1, #ARGV do
-  out[i] = fire(KEYS[2 * i + 1], KEYS[2 * i + 2], ARGV[i])
+  out[i] = fire(KEYS[3 * i], KEYS[3 * i + 1], KEYS[3 * i + 2], ARGV[i])
 end
 -- The claims that end here, in one command each (a slice at a time: unpack has a stack limit).
 for i = 1, #gone, 1000 do

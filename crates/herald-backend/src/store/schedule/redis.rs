@@ -152,6 +152,7 @@ impl ScheduleStore for RedisScheduleStore {
             invocation
                 .key(self.keys.status(&member.app, member.id))
                 .key(self.keys.schedule_entry(&member.app, member.id))
+                .key(self.keys.schedule_envelope(&member.app, member.id))
                 .arg(member.encode());
         }
         let mut conn = self.conn.get()?;
@@ -163,28 +164,7 @@ impl ScheduleStore for RedisScheduleStore {
                 members.len()
             )));
         }
-        let mut fired: Vec<Fire> = replies.iter().map(|r| fired(r)).collect::<Result<_, _>>()?;
-        // The envelopes of those that fire, in one read outside the script (same hash slot).
-        let firing: Vec<usize> = (0..fired.len())
-            .filter(|&i| matches!(fired[i], Fire::Now { .. }))
-            .collect();
-        if !firing.is_empty() {
-            let keys: Vec<String> = firing
-                .iter()
-                .map(|&i| self.keys.schedule_envelope(&members[i].app, members[i].id))
-                .collect();
-            let envelopes: Vec<Option<String>> = conn.mget(keys).await?;
-            for (i, stored) in firing.into_iter().zip(envelopes) {
-                match (stored, &mut fired[i]) {
-                    (Some(stored), Fire::Now { envelope, .. }) => *envelope = stored,
-                    // Cancelled since (a repeating message): its claim ends at the next claim
-                    // after the lease, when fire finds it gone.
-                    (None, fire) => *fire = Fire::Gone,
-                    _ => {}
-                }
-            }
-        }
-        Ok(fired)
+        replies.iter().map(|r| fired(r)).collect()
     }
 
     async fn commit(
@@ -254,10 +234,13 @@ fn fired(reply: &[Value]) -> Result<Fire, StoreError> {
         [code, due] if int(code) == Some(-2) => Ok(Fire::NotDue(
             int(due).ok_or_else(|| unexpected("fire", due))?,
         )),
-        [occurrence, due, skipped, every] => Ok(Fire::Now {
+        [occurrence, due, skipped, every, envelope] => Ok(Fire::Now {
             occurrence: int(occurrence).ok_or_else(|| unexpected("fire", occurrence))? as u64,
-            // Read next, with the others' (see `fire`).
-            envelope: String::new(),
+            envelope: match envelope {
+                Value::BulkString(bytes) => String::from_utf8(bytes.clone())
+                    .map_err(|_| unexpected("fire", envelope))?,
+                other => return Err(unexpected("fire", other)),
+            },
             due_ms: int(due).ok_or_else(|| unexpected("fire", due))?,
             skipped: int(skipped).ok_or_else(|| unexpected("fire", skipped))? as u64,
             repeating: int(every).ok_or_else(|| unexpected("fire", every))? > 0,
