@@ -148,37 +148,9 @@ async fn invalid_selectors_are_refused_on_the_live_transports(backend: Backend) 
 async fn a_subscriber_that_stops_reading_is_cut_off_and_the_others_keep_receiving(
     backend: Backend,
 ) {
-    let mut config = test_config(backend, &fresh_prefix());
-    config.live.buffer_messages = 4;
-    let app = TestApp::spawn_with(Role::Standalone, config).await;
-    let mut reader = WsClient::connect(&app.client).await;
-    assert_eq!(
-        reader.subscribe("r", "news", None).await["type"],
-        "subscribed"
-    );
+    let (app, mut reader) = app_with_small_buffers_and_a_reader(backend).await;
     let mut stalled = SseStream::open(&app.client, "news", None).await;
-
-    // Large messages fill the stalled connection's socket buffers, then its own buffer.
-    let payload = "x".repeat(64 * 1024);
-    let mut published = Vec::new();
-    while slow_disconnects(&app.client).await == 0 {
-        assert!(
-            published.len() < 2000,
-            "the stalled subscriber was never cut off"
-        );
-        for _ in 0..10 {
-            let id = app
-                .client
-                .publish_ok("news", json!({"message": payload}))
-                .await;
-            published.push(id);
-        }
-        // The reader keeps up.
-        let frames = reader.messages(10, WAIT).await;
-        let expected = &published[published.len() - 10..];
-        let got: Vec<&String> = frames.iter().map(|(_, m)| m).collect();
-        assert_eq!(got, expected.iter().collect::<Vec<_>>());
-    }
+    publish_until_one_is_cut_off(&app, &mut reader).await;
 
     // The stalled subscriber, reading at last, finds the reason as its last event.
     let mut last = None;
@@ -191,47 +163,19 @@ async fn a_subscriber_that_stops_reading_is_cut_off_and_the_others_keep_receivin
     assert_eq!(reason["code"], 9022);
     assert!(reason["message"].as_str().unwrap().contains("too slow"));
 
-    // The reader still receives.
-    let after = app
-        .client
-        .publish_ok("news", json!({"message": "after"}))
-        .await;
-    assert_eq!(
-        reader.messages(1, WAIT).await,
-        vec![("r".to_string(), after)]
-    );
+    assert_the_reader_still_receives(&app, &mut reader).await;
 }
 
 async fn a_websocket_subscriber_that_stops_reading_is_told_why_and_closed_with_1008(
     backend: Backend,
 ) {
-    let mut config = test_config(backend, &fresh_prefix());
-    config.live.buffer_messages = 4;
-    let app = TestApp::spawn_with(Role::Standalone, config).await;
-    let mut reader = WsClient::connect(&app.client).await;
-    assert_eq!(
-        reader.subscribe("r", "news", None).await["type"],
-        "subscribed"
-    );
+    let (app, mut reader) = app_with_small_buffers_and_a_reader(backend).await;
     let mut stalled = WsClient::connect(&app.client).await;
     assert_eq!(
         stalled.subscribe("s", "news", None).await["type"],
         "subscribed"
     );
-
-    // Large messages fill the stalled connection's socket buffers, then its own buffer.
-    let payload = "x".repeat(64 * 1024);
-    let mut published = 0;
-    while slow_disconnects(&app.client).await == 0 {
-        assert!(published < 2000, "the stalled subscriber was never cut off");
-        for _ in 0..10 {
-            app.client
-                .publish_ok("news", json!({"message": payload}))
-                .await;
-        }
-        published += 10;
-        assert_eq!(reader.messages(10, WAIT).await.len(), 10);
-    }
+    publish_until_one_is_cut_off(&app, &mut reader).await;
 
     // Reading at last, the stalled subscriber finds the reason, then the close frame.
     let (last, close) = stalled.last_words(WAIT).await;
@@ -247,7 +191,48 @@ async fn a_websocket_subscriber_that_stops_reading_is_told_why_and_closed_with_1
     assert_eq!(code, 1008);
     assert!(reason.contains("too slow"), "{reason}");
 
-    // The reader still receives.
+    assert_the_reader_still_receives(&app, &mut reader).await;
+}
+
+/// herald with connections that buffer 4 messages, and a WebSocket subscriber of `news` that
+/// keeps reading.
+async fn app_with_small_buffers_and_a_reader(backend: Backend) -> (TestApp, WsClient) {
+    let mut config = test_config(backend, &fresh_prefix());
+    config.live.buffer_messages = 4;
+    let app = TestApp::spawn_with(Role::Standalone, config).await;
+    let mut reader = WsClient::connect(&app.client).await;
+    assert_eq!(
+        reader.subscribe("r", "news", None).await["type"],
+        "subscribed"
+    );
+    (app, reader)
+}
+
+/// Publishes large messages to `news` until herald has cut a subscriber off for being slow: they
+/// fill a stalled connection's socket buffers, then its own buffer. The reader gets each of them.
+async fn publish_until_one_is_cut_off(app: &TestApp, reader: &mut WsClient) {
+    let payload = "x".repeat(64 * 1024);
+    let mut published = Vec::new();
+    while slow_disconnects(&app.client).await == 0 {
+        assert!(
+            published.len() < 2000,
+            "the stalled subscriber was never cut off"
+        );
+        for _ in 0..10 {
+            let id = app
+                .client
+                .publish_ok("news", json!({"message": payload}))
+                .await;
+            published.push(id);
+        }
+        let frames = reader.messages(10, WAIT).await;
+        let expected = &published[published.len() - 10..];
+        let got: Vec<&String> = frames.iter().map(|(_, m)| m).collect();
+        assert_eq!(got, expected.iter().collect::<Vec<_>>());
+    }
+}
+
+async fn assert_the_reader_still_receives(app: &TestApp, reader: &mut WsClient) {
     let after = app
         .client
         .publish_ok("news", json!({"message": "after"}))

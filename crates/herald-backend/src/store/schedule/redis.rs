@@ -237,8 +237,9 @@ fn fired(reply: &[Value]) -> Result<Fire, StoreError> {
         [occurrence, due, skipped, every, envelope] => Ok(Fire::Now {
             occurrence: int(occurrence).ok_or_else(|| unexpected("fire", occurrence))? as u64,
             envelope: match envelope {
-                Value::BulkString(bytes) => String::from_utf8(bytes.clone())
-                    .map_err(|_| unexpected("fire", envelope))?,
+                Value::BulkString(bytes) => {
+                    String::from_utf8(bytes.clone()).map_err(|_| unexpected("fire", envelope))?
+                }
                 other => return Err(unexpected("fire", other)),
             },
             due_ms: int(due).ok_or_else(|| unexpected("fire", due))?,
