@@ -92,7 +92,7 @@ impl Client {
     /// Reads the client's frames until the connection ends: the client leaves or breaks the
     /// protocol, or the body ends (the connection closed, or the hub cut it off).
     async fn run(
-        mut self,
+        self,
         sink: Arc<SinkShared>,
         mut inbound: Inbound,
         keep_alive: std::time::Duration,
@@ -122,7 +122,7 @@ impl Client {
     }
 
     /// Handles one frame; false when the connection is gone.
-    async fn command(&mut self, sink: &SinkShared, text: &str) -> bool {
+    async fn command(&self, sink: &SinkShared, text: &str) -> bool {
         let command = match serde_json::from_str::<Command>(text) {
             Ok(command) => command,
             Err(err) => {
@@ -161,6 +161,10 @@ impl Client {
                 }
                 .await;
                 match subscribed {
+                    // Nothing is awaited between the hub taking the subscription and this answer
+                    // entering the control queue, and this task and the body share the worker's
+                    // one thread: the body, which serves the control queue first, sends the
+                    // answer before any message of the subscription.
                     Ok(()) => self.reply("subscribed", &id),
                     Err(err) => self.error(Some(&id), err),
                 }
