@@ -5,9 +5,10 @@
 //! Each dispatcher node runs one [`hub::Hub`]: the live subscriptions of its connections, by
 //! channel. [`node::run`] feeds it what the live bus (`herald_backend::live`) routes to the node:
 //! every message of every channel the node has subscribers of, once, whichever ingest and
-//! dispatcher handled it, and the commands realtime clients send to those channels. The hub renders each message once and hands it to each matching
-//! subscription's bounded buffer ([`sink`]); the transports drain the buffers onto their
-//! connections.
+//! dispatcher handled it, and the commands realtime clients send to those channels. The hub
+//! renders each message once and hands it to each matching subscription's bounded buffer
+//! ([`sink`]), from the thread of the HTTP worker that serves the connection; the transports
+//! drain the buffers onto their connections.
 
 pub mod hub;
 pub mod metrics;

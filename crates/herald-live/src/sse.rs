@@ -25,7 +25,7 @@ pub async fn subscribe(
     let channel = ChannelName::parse(&path_param(&req, "channel"))?;
     let selector = parse_selector(query_param(&req, "selector")?.as_deref())?;
     let hub = state.hub.clone();
-    let sink = hub.connect(Transport::Sse);
+    let sink = hub.connect_here(Transport::Sse);
     let connection = Connection {
         hub: hub.clone(),
         sink: sink.shared.clone(),

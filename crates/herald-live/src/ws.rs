@@ -46,7 +46,7 @@ pub async fn connect(
         ))
     })?;
     let hub = state.hub.clone();
-    let sink = hub.connect(Transport::WebSocket);
+    let sink = hub.connect_here(Transport::WebSocket);
     let shared = sink.shared.clone();
     let (outbound, control) = Outbound::new(sink);
     let client = Client {

@@ -1,7 +1,9 @@
 //! The fan-out of one node: what the live bus brings is offered to the node's subscriptions of
 //! its channel. A message is rendered once, in the shapes its subscribers read; each selector is
 //! evaluated against the typed headers; the rendered message goes into each matching
-//! connection's buffer without waiting, and a connection whose buffer is full is cut off.
+//! connection's buffer without waiting (on the connection's own worker thread, by its lane, or
+//! straight from the intake for a connection of no lane), and a connection whose buffer is full
+//! is cut off.
 
 use herald_backend::live::{LiveFrame, LiveKind};
 use herald_core::command::Command;
@@ -11,10 +13,13 @@ use herald_core::presence::PresenceEvent;
 use herald_core::{Envelope, ErrorKind};
 use prometheus::IntCounter;
 use serde_json::value::RawValue;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc::error::TrySendError;
 
+use super::lanes::Job;
 use super::{ChannelKey, Hub, Interest, SinkEntry, State, Subscription};
 use crate::metrics::LiveMetrics;
 use crate::sink::{Outgoing, Rendered, Transport};
@@ -131,7 +136,8 @@ impl Hub {
     }
 
     /// Hands what `render` makes (once, if anyone wants it) to every subscription of the channel
-    /// with this interest whose selector the headers satisfy; the connections found too slow.
+    /// with this interest whose selector the headers satisfy: once to each lane that has such
+    /// subscriptions, and directly to those of no lane. The connections found too slow.
     fn offer(
         &self,
         key: &ChannelKey,
@@ -146,17 +152,79 @@ impl Hub {
         let Some(subscriptions) = channels.get_mut(key) else {
             return Vec::new();
         };
+        let offer = self.offers.fetch_add(1, Ordering::Relaxed);
         let realtime = subscriptions
             .iter()
             .any(|s| s.interest == interest && s.transport == Transport::Realtime);
-        let rendered = &Arc::new(render(realtime));
-        let selected = self.select(subscriptions, headers);
+        let rendered = Arc::new(render(realtime));
+        let mut lanes: Vec<usize> = Vec::new();
+        for lane in subscriptions
+            .iter()
+            .filter(|s| s.interest == interest)
+            .filter_map(|s| s.lane)
+        {
+            if !lanes.contains(&lane) {
+                lanes.push(lane);
+            }
+        }
+        for lane in lanes {
+            let job = Job {
+                key: key.clone(),
+                interest,
+                headers: headers.cloned(),
+                rendered: rendered.clone(),
+                offer,
+            };
+            self.send_to_lane(lane, job);
+        }
+        let offered = Offered {
+            interest,
+            headers,
+            rendered: &rendered,
+            lane: None,
+            offer,
+        };
+        self.hand_out(sinks, subscriptions, &offered)
+    }
+
+    /// Offers a lane's job to the lane's subscriptions (on the lane's thread).
+    pub(super) fn offer_in_lane(self: &Arc<Self>, lane: usize, job: &Job) {
+        let slow = {
+            let mut state = self.state();
+            let State {
+                sinks, channels, ..
+            } = &mut *state;
+            let Some(subscriptions) = channels.get_mut(&job.key) else {
+                return;
+            };
+            let offered = Offered {
+                interest: job.interest,
+                headers: job.headers.as_ref(),
+                rendered: &job.rendered,
+                lane: Some(lane),
+                offer: job.offer,
+            };
+            self.hand_out(sinks, subscriptions, &offered)
+        };
+        self.remove_slow(slow);
+    }
+
+    /// Puts the rendered message into the buffer of each subscription it is for: of this
+    /// interest and lane, taken before the offer, not paused, its selector satisfied. The
+    /// connections found too slow.
+    fn hand_out(
+        &self,
+        sinks: &HashMap<u64, SinkEntry>,
+        subscriptions: &mut [Subscription],
+        offered: &Offered<'_>,
+    ) -> Vec<u64> {
+        let selected = self.select(subscriptions, offered);
         let mut slow = Vec::new();
         let mut counts = [[0u64; 3]; 3];
         for (subscription, selected) in subscriptions.iter_mut().zip(selected) {
-            if subscription.interest != interest || subscription.paused {
+            let Some(selected) = selected else {
                 continue;
-            }
+            };
             let outcome = &mut counts[subscription.transport as usize];
             if !selected {
                 outcome[1] += 1;
@@ -167,11 +235,11 @@ impl Hub {
             };
             let handed = match &mut subscription.held {
                 Some(held) if held.len() < self.settings.buffer => {
-                    held.push(rendered.clone());
+                    held.push(offered.rendered.clone());
                     Ok(true)
                 }
                 Some(_) => Err(()),
-                None => self.hand(sink, subscription.tag.clone(), rendered.clone()),
+                None => self.hand(sink, subscription.tag.clone(), offered.rendered.clone()),
             };
             match handed {
                 Ok(true) => outcome[0] += 1,
@@ -190,6 +258,25 @@ impl Hub {
             self.counters.add(transport, counts[transport as usize]);
         }
         slow
+    }
+}
+
+/// One offer of a message to the subscriptions of its channel, on one lane or none.
+struct Offered<'a> {
+    interest: Interest,
+    headers: Option<&'a Headers>,
+    rendered: &'a Arc<Rendered>,
+    lane: Option<usize>,
+    offer: u64,
+}
+
+impl Offered<'_> {
+    /// Whether the offer is for `subscription` (before its selector is asked).
+    fn is_for(&self, subscription: &Subscription) -> bool {
+        subscription.interest == self.interest
+            && subscription.lane == self.lane
+            && subscription.since <= self.offer
+            && !subscription.paused
     }
 }
 
@@ -258,20 +345,26 @@ impl Hub {
         true
     }
 
-    /// Which subscriptions the message's headers satisfy, timing the selectors alone (the metric
-    /// is the mean of one evaluation over this message's selectors).
-    fn select(&self, subscriptions: &[Subscription], headers: Option<&Headers>) -> Vec<bool> {
+    /// For each subscription, whether the message's headers satisfy it, or `None` when the offer
+    /// is not for it; timing the selectors alone (the metric is the mean of one evaluation over
+    /// this offer's selectors).
+    fn select(&self, subscriptions: &[Subscription], offered: &Offered<'_>) -> Vec<Option<bool>> {
         let started = Instant::now();
         let mut evaluated = 0u32;
         let selected = subscriptions
             .iter()
-            .map(|subscription| match (&subscription.selector, headers) {
-                (Some(selector), Some(headers)) => {
-                    evaluated += 1;
-                    selector.matches(headers)
+            .map(|subscription| {
+                if !offered.is_for(subscription) {
+                    return None;
                 }
-                (Some(_), None) => false,
-                (None, _) => true,
+                Some(match (&subscription.selector, offered.headers) {
+                    (Some(selector), Some(headers)) => {
+                        evaluated += 1;
+                        selector.matches(headers)
+                    }
+                    (Some(_), None) => false,
+                    (None, _) => true,
+                })
             })
             .collect();
         if evaluated > 0 {

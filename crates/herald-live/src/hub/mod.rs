@@ -1,7 +1,8 @@
 //! The hub of one node: the live subscriptions its connections hold, by channel and interest
 //! (messages, commands, or presence), and the node's bindings on the live bus, which follow them:
 //! bound with the first subscription of a channel, unbound with the last. The `fanout` module
-//! offers what the bus brings to the subscriptions; a connection whose buffer is full is cut off
+//! offers what the bus brings to the subscriptions, through one lane per HTTP worker thread for
+//! the connections served there (`lanes`); a connection whose buffer is full is cut off
 //! with a reason (the policy for slow subscribers), so it never holds up the others and its memory
 //! stays bounded. The `presence` module keeps who is joined to each channel, on every node.
 
@@ -21,6 +22,7 @@ use crate::recent::Recent;
 use crate::sink::{Outgoing, Rendered, SinkReceiver, SinkShared, Transport};
 
 mod fanout;
+mod lanes;
 mod presence;
 
 use fanout::Counters;
@@ -52,6 +54,8 @@ struct SinkEntry {
     shared: Arc<SinkShared>,
     sender: mpsc::Sender<Outgoing>,
     subscriptions: Vec<(ChannelKey, Arc<str>)>,
+    /// The lane that offers to the connection, or none: the intake does (see `lanes`).
+    lane: Option<usize>,
 }
 
 /// What a subscription receives of its channel.
@@ -68,6 +72,10 @@ pub enum Interest {
 
 struct Subscription {
     interest: Interest,
+    /// The connection's lane (see `lanes`).
+    lane: Option<usize>,
+    /// The hub's count of offers when the subscription was taken: it receives the later ones.
+    since: u64,
     /// The connection left the channel (`leave()`): nothing is delivered until it joins again.
     paused: bool,
     sink: u64,
@@ -88,7 +96,13 @@ struct State {
 
 /// The live subscriptions of this node.
 pub struct Hub {
+    /// Tells this hub's lanes from another's on a thread (tests run several hubs).
+    id: u64,
     state: Mutex<State>,
+    /// The lanes' queues, by lane.
+    lanes: Mutex<Vec<lanes::LaneSender>>,
+    /// Offers made so far (taken under the state lock).
+    offers: AtomicU64,
     bus: Arc<dyn LiveBus>,
     presence: Arc<dyn PresenceStore>,
     /// Subscriptions per routing key; the async lock keeps bind and unbind of a key in order.
@@ -107,8 +121,12 @@ impl Hub {
         metrics: LiveMetrics,
         settings: HubSettings,
     ) -> Arc<Self> {
+        static HUBS: AtomicU64 = AtomicU64::new(0);
         Arc::new(Self {
+            id: HUBS.fetch_add(1, Ordering::Relaxed),
             state: Mutex::default(),
+            lanes: Mutex::default(),
+            offers: AtomicU64::new(0),
             bus,
             presence,
             bindings: tokio::sync::Mutex::default(),
@@ -124,8 +142,20 @@ impl Hub {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Opens a connection's buffer. The transport must [`Hub::disconnect`] it when it ends.
+    /// Opens a connection's buffer, offered to from the intake's thread. The transport must
+    /// [`Hub::disconnect`] it when it ends.
     pub fn connect(&self, transport: Transport) -> SinkReceiver {
+        self.open(transport, None)
+    }
+
+    /// Opens the buffer of a connection served on this HTTP worker thread, offered to by the
+    /// worker's lane. The transport must [`Hub::disconnect`] it when it ends.
+    pub fn connect_here(self: &Arc<Self>, transport: Transport) -> SinkReceiver {
+        let lane = self.lane_here();
+        self.open(transport, Some(lane))
+    }
+
+    fn open(&self, transport: Transport, lane: Option<usize>) -> SinkReceiver {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let shared = Arc::new(SinkShared::new(id, transport));
         let (sender, receiver) = mpsc::channel(self.settings.buffer.max(1));
@@ -135,6 +165,7 @@ impl Hub {
                 shared: shared.clone(),
                 sender,
                 subscriptions: Vec::new(),
+                lane,
             },
         );
         self.metrics
@@ -166,15 +197,19 @@ impl Hub {
         let key = (app.to_string(), channel.clone());
         let added = {
             let mut state = self.state();
+            let since = self.offers.load(Ordering::Relaxed);
             match state.sinks.get_mut(&sink.id) {
                 Some(entry) => {
                     entry.subscriptions.push((key.clone(), tag.clone()));
+                    let lane = entry.lane;
                     state
                         .channels
                         .entry(key.clone())
                         .or_default()
                         .push(Subscription {
                             interest,
+                            lane,
+                            since,
                             paused: false,
                             sink: sink.id,
                             transport: sink.transport,

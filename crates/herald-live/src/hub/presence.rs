@@ -186,7 +186,7 @@ impl Hub {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::hub::HubSettings;
     use crate::metrics::LiveMetrics;
@@ -196,7 +196,8 @@ mod tests {
     use serde_json::{json, Value};
     use std::time::Duration;
 
-    fn hub(buffer: usize) -> Arc<Hub> {
+    /// A hub on in-memory backends whose connections buffer `buffer` messages.
+    pub(in crate::hub) fn hub(buffer: usize) -> Arc<Hub> {
         Hub::new(
             Arc::new(MemoryLiveBus::new(16)),
             Arc::new(MemoryPresenceStore::new()),
