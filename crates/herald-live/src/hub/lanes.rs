@@ -82,7 +82,7 @@ async fn run(hub: Weak<Hub>, lane: usize, mut jobs: mpsc::UnboundedReceiver<Job>
 mod tests {
     use super::super::presence::tests::hub;
     use super::*;
-    use crate::sink::Transport;
+    use crate::sink::{SinkReceiver, Transport};
     use herald_backend::live::{LiveFrame, LiveKind};
     use herald_core::{ChannelName, Envelope, MessageId};
     use std::time::Duration;
@@ -107,6 +107,22 @@ mod tests {
         }
     }
 
+    /// A WebSocket connection of this thread's lane, subscribed to `channel` under `tag`.
+    async fn subscribed(hub: &Arc<Hub>, tag: &str, channel: &ChannelName) -> SinkReceiver {
+        let connection = hub.connect_here(Transport::WebSocket);
+        hub.subscribe(
+            &connection.shared,
+            tag.into(),
+            "app",
+            channel,
+            Interest::Messages,
+            None,
+        )
+        .await
+        .unwrap();
+        connection
+    }
+
     #[tokio::test]
     async fn a_lane_offers_a_message_to_the_subscriptions_taken_before_it_arrived_only() {
         let local = tokio::task::LocalSet::new();
@@ -114,32 +130,12 @@ mod tests {
             .run_until(async {
                 let hub = hub(8);
                 let news = ChannelName::parse("news").unwrap();
-                let mut early = hub.connect_here(Transport::WebSocket);
-                hub.subscribe(
-                    &early.shared,
-                    "e".into(),
-                    "app",
-                    &news,
-                    Interest::Messages,
-                    None,
-                )
-                .await
-                .unwrap();
+                let mut early = subscribed(&hub, "e", &news).await;
                 // The message arrives and waits in the lane, whose task runs on this thread
                 // only once this test yields; meanwhile another subscription is taken (the
                 // channel is bound already: nothing to wait for).
                 hub.publish(&message(&news));
-                let mut late = hub.connect_here(Transport::WebSocket);
-                hub.subscribe(
-                    &late.shared,
-                    "l".into(),
-                    "app",
-                    &news,
-                    Interest::Messages,
-                    None,
-                )
-                .await
-                .unwrap();
+                let mut late = subscribed(&hub, "l", &news).await;
                 assert!(early.try_next().is_none(), "not handed out yet");
 
                 let delivered = tokio::time::timeout(Duration::from_secs(10), early.next())
@@ -147,7 +143,8 @@ mod tests {
                     .expect("the lane hands the message out")
                     .expect("the connection is open");
                 assert_eq!(&*delivered.tag, "e");
-                tokio::task::yield_now().await;
+                // The lane offered the message to both subscriptions at once, before this one
+                // had it.
                 assert!(late.try_next().is_none(), "taken after the message arrived");
             })
             .await;
