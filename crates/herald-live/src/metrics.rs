@@ -56,7 +56,7 @@ impl LiveMetrics {
         let end_to_end_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "herald_live_end_to_end_seconds",
-                "Time from publication (or due time) to hand-off to live subscribers",
+                "Time from publication (or due time) to this node taking the message for its live subscribers",
             )
             .buckets(vec![
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
