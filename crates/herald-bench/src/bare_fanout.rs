@@ -115,7 +115,7 @@ impl Server {
             serde_json::json!({
                 "messageId": id,
                 "data": request.get("message"),
-                "publishedAt": now_ms(),
+                "publishedAt": crate::scheduler::now_ms(),
                 "publisherId": null,
                 "headers": headers,
             })
@@ -130,12 +130,6 @@ impl Server {
         });
         Ok(id)
     }
-}
-
-fn now_ms() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis())
 }
 
 /// One WebSocket subscriber: its subscribe frame, then every message queued for it.

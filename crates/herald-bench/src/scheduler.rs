@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use crate::http::Target;
 
-fn now_ms() -> i64 {
+/// Wall-clock time in ms since the epoch.
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

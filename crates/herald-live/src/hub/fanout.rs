@@ -14,7 +14,6 @@ use herald_core::{Envelope, ErrorKind};
 use prometheus::IntCounter;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc::error::TrySendError;
@@ -147,12 +146,16 @@ impl Hub {
     ) -> Vec<u64> {
         let mut state = self.state();
         let State {
-            sinks, channels, ..
+            sinks,
+            channels,
+            offers,
+            ..
         } = &mut *state;
         let Some(subscriptions) = channels.get_mut(key) else {
             return Vec::new();
         };
-        let offer = self.offers.fetch_add(1, Ordering::Relaxed);
+        let offer = *offers;
+        *offers += 1;
         let realtime = subscriptions
             .iter()
             .any(|s| s.interest == interest && s.transport == Transport::Realtime);

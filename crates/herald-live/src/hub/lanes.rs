@@ -2,7 +2,7 @@
 //! thread, and the SSE and WebSocket connections live on the HTTP server's workers, each a
 //! single-threaded runtime. Handing a message to each connection from the intake's thread woke a
 //! worker for nearly every hand-off once it had gone idle (an `eventfd` write, and a wake-up of
-//! another CPU): at 100 messages/s to 750 subscribers, about 20,000 such writes a second. A
+//! another CPU): at 100 messages/s to 750 subscribers, about 17,000 such writes a second. A
 //! connection opened on a worker belongs to that worker's lane; the intake hands each message
 //! once to each lane that has subscriptions of its channel, and the lane's task, on the worker's
 //! own thread, offers it to the lane's subscriptions.

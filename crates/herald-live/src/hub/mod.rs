@@ -92,6 +92,8 @@ struct State {
     channels: HashMap<ChannelKey, Vec<Subscription>>,
     /// How many of this node's connections are joined to each channel (presence).
     joined: HashMap<ChannelKey, usize>,
+    /// Offers made so far: each offer's number, and each subscription's `since`.
+    offers: u64,
 }
 
 /// The live subscriptions of this node.
@@ -101,8 +103,6 @@ pub struct Hub {
     state: Mutex<State>,
     /// The lanes' queues, by lane.
     lanes: Mutex<Vec<lanes::LaneSender>>,
-    /// Offers made so far (taken under the state lock).
-    offers: AtomicU64,
     bus: Arc<dyn LiveBus>,
     presence: Arc<dyn PresenceStore>,
     /// Subscriptions per routing key; the async lock keeps bind and unbind of a key in order.
@@ -126,7 +126,6 @@ impl Hub {
             id: HUBS.fetch_add(1, Ordering::Relaxed),
             state: Mutex::default(),
             lanes: Mutex::default(),
-            offers: AtomicU64::new(0),
             bus,
             presence,
             bindings: tokio::sync::Mutex::default(),
@@ -197,7 +196,7 @@ impl Hub {
         let key = (app.to_string(), channel.clone());
         let added = {
             let mut state = self.state();
-            let since = self.offers.load(Ordering::Relaxed);
+            let since = state.offers;
             match state.sinks.get_mut(&sink.id) {
                 Some(entry) => {
                     entry.subscriptions.push((key.clone(), tag.clone()));
