@@ -2,9 +2,7 @@
 //! lapin channel into herald's own dispatch queue (a quorum queue), `window` unconfirmed at once.
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use lapin::options::{
-    BasicPublishOptions, ConfirmSelectOptions, QueueDeleteOptions, QueuePurgeOptions,
-};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueuePurgeOptions};
 use lapin::{BasicProperties, Confirmation, Connection, ConnectionProperties};
 use std::time::{Duration, Instant};
 
@@ -92,31 +90,6 @@ pub async fn purge_dispatch(amqp_url: &str, prefix: &str) -> anyhow::Result<()> 
     channel
         .queue_purge(queue.as_str().into(), QueuePurgeOptions::default())
         .await?;
-    connection.close(200, "done".into()).await?;
-    Ok(())
-}
-
-/// Deletes the queues and exchanges herald declared under `prefix` (see proto/rabbitmq-topology.md).
-pub async fn purge(amqp_url: &str, prefix: &str) -> anyhow::Result<()> {
-    let connection = Connection::connect(amqp_url, ConnectionProperties::default()).await?;
-    let channel = connection.create_channel().await?;
-    for suffix in ["dispatch", "schedule", "dead"] {
-        let queue = format!("{prefix}.{suffix}");
-        channel
-            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-            .await?;
-    }
-    // A dispatcher's own live queue (`<prefix>.live.<node>`) expires by itself a minute after
-    // the dispatcher stops.
-    for exchange in [
-        prefix.to_string(),
-        format!("{prefix}.dead"),
-        format!("{prefix}.live"),
-    ] {
-        channel
-            .exchange_delete(exchange.as_str().into(), Default::default())
-            .await?;
-    }
     connection.close(200, "done".into()).await?;
     Ok(())
 }

@@ -16,6 +16,7 @@ mod fanout_observe;
 mod fanout_phase;
 mod fanout_publish;
 mod http;
+mod purge;
 mod report;
 mod scheduler;
 mod scrape;
@@ -59,12 +60,16 @@ enum Bench {
         #[arg(long, default_value = "127.0.0.1:18290")]
         listen: String,
     },
-    /// Deletes the queues and exchanges of a benchmarked herald (what `ingest` does at its end).
+    /// Deletes the queues and exchanges of a benchmarked herald (what `ingest` does at its end),
+    /// and with `--redis-url` its Redis keys (`<herald-prefix>:*`; the run must have used the
+    /// same string as its `redis.key_prefix`).
     Purge {
         #[arg(long)]
         amqp_url: String,
         #[arg(long)]
         herald_prefix: String,
+        #[arg(long)]
+        redis_url: Option<String>,
     },
 }
 
@@ -103,7 +108,14 @@ async fn main() -> anyhow::Result<()> {
         Bench::Purge {
             amqp_url,
             herald_prefix,
-        } => return bare::purge(&amqp_url, &herald_prefix).await,
+            redis_url,
+        } => {
+            purge::amqp(&amqp_url, &herald_prefix).await?;
+            if let Some(redis_url) = redis_url {
+                purge::redis(&redis_url, &herald_prefix).await?;
+            }
+            return Ok(());
+        }
         Bench::Scheduler {
             url,
             amqp_url,

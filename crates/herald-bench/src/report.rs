@@ -65,7 +65,13 @@ pub fn lateness_line(label: &str, count: usize, spread_ms: i64, run: &crate::sch
     let h = &run.histogram;
     let memory = run
         .bytes_per_pending
-        .map(|b| format!(", {b:.0} B of Redis per pending message"))
+        .map(|b| {
+            let beyond = b - run.payload_bytes as f64;
+            format!(
+                ", {b:.0} B of Redis per pending message ({beyond:.0} B beyond its {} B payload)",
+                run.payload_bytes
+            )
+        })
         .unwrap_or_default();
     println!(
         "{label:<28} {count} due over {spread_ms} ms: lateness p50 {} ms, p99 {} ms, max {} ms; drained {} ms after the last due time{memory}",

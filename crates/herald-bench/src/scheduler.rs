@@ -30,6 +30,9 @@ pub struct Lateness {
     /// From the last due time to the last message reaching the dispatch route, ms.
     pub drain_ms: i64,
     pub bytes_per_pending: Option<f64>,
+    /// Bytes of each message's payload (the published `message` string), so the report can
+    /// give herald's own cost per pending message beside the total.
+    pub payload_bytes: usize,
 }
 
 pub struct Plan<'a> {
@@ -109,6 +112,7 @@ pub async fn run(plan: Plan<'_>) -> anyhow::Result<Lateness> {
         histogram,
         drain_ms: last_arrival - due(plan.count - 1),
         bytes_per_pending,
+        payload_bytes: plan.message_bytes,
     })
 }
 
