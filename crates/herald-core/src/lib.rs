@@ -22,6 +22,7 @@ pub mod publish;
 pub mod schedule;
 pub mod selector;
 pub mod status;
+pub mod stored_envelope;
 
 pub use channel::ChannelName;
 pub use envelope::Envelope;

@@ -8,7 +8,7 @@
 use futures_util::future::join_all;
 use herald_backend::store::schedule::{Claim, Fire, Wakeups};
 use herald_backend::Backends;
-use herald_core::Envelope;
+use herald_core::stored_envelope;
 use herald_runtime::clock::now_us;
 use std::sync::Arc;
 use std::time::Duration;
@@ -167,7 +167,7 @@ impl Firing {
                     due_ms,
                     skipped,
                     repeating,
-                } => match envelope_of(envelope, occurrence) {
+                } => match stored_envelope::expand(&envelope, member.id, &member.app, occurrence) {
                     Ok(body) => due.push(Due {
                         shard,
                         fired_at_ms: claim.now_ms,
@@ -205,18 +205,4 @@ struct ShardRound {
     not_due: Option<i64>,
     /// The occurrences to publish.
     due: Vec<Due>,
-}
-
-/// The envelope of an occurrence, encoded: the stored one (occurrence 0) as it is, or a copy
-/// numbered for a later occurrence.
-fn envelope_of(
-    stored: String,
-    occurrence: u64,
-) -> Result<Vec<u8>, herald_core::envelope::EnvelopeError> {
-    if occurrence == 0 {
-        return Ok(stored.into_bytes());
-    }
-    let mut envelope = Envelope::decode(stored.as_bytes())?;
-    envelope.occurrence = occurrence;
-    Ok(envelope.encode())
 }

@@ -5,7 +5,7 @@ use herald_backend::queue::worker::consume_concurrently;
 use herald_backend::queue::{Delivery, Route};
 use herald_backend::store::schedule::{Member, NewEntry};
 use herald_backend::Backends;
-use herald_core::Envelope;
+use herald_core::{stored_envelope, Envelope};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -67,12 +67,13 @@ async fn take(
         app: envelope.app_id.clone(),
         id: envelope.message_id,
     };
-    let json = String::from_utf8_lossy(&delivery.body).into_owned();
+    // Kept without the identity the entry's key already holds (see `stored_envelope`).
+    let stored = stored_envelope::compact(&envelope);
     let mut backoff = Duration::from_millis(50);
     loop {
         let entry = NewEntry {
             member: &member,
-            envelope: &json,
+            envelope: &stored,
             first_at_ms,
             every_seconds: fields.repeat_every,
             expires_at_ms,

@@ -40,8 +40,8 @@ impl Keys {
         format!("{}:sched:{}", self.prefix, self.message(app, id))
     }
 
-    /// `<p>:env:{s<shard>}:<app>:<messageId>`: string, the envelope of a deferred message,
-    /// beside its schedule entry (same hash tag).
+    /// `<p>:env:{s<shard>}:<app>:<messageId>`: string, the envelope of a deferred message in its
+    /// stored form (`herald_core::stored_envelope`), beside its schedule entry (same hash tag).
     pub fn schedule_envelope(&self, app: &str, id: MessageId) -> String {
         format!("{}:env:{}", self.prefix, self.message(app, id))
     }

@@ -44,7 +44,8 @@ impl Member {
 /// A deferred message taken into the schedule.
 pub struct NewEntry<'a> {
     pub member: &'a Member,
-    /// The envelope of occurrence 0, JSON.
+    /// The message's envelope in its stored form (`herald_core::stored_envelope`): the store
+    /// keeps it as it is and gives it back when an occurrence fires.
     pub envelope: &'a str,
     pub first_at_ms: i64,
     /// 0 for a one-shot message.
@@ -84,6 +85,7 @@ pub enum Fire {
     /// Publish this occurrence now.
     Now {
         occurrence: u64,
+        /// The envelope as it was stored.
         envelope: String,
         due_ms: i64,
         /// Occurrences skipped now because they were missed while no scheduler ran.
