@@ -10,6 +10,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use std::io::Write;
 
 use crate::channel::ChannelName;
 use crate::envelope::{Envelope, EnvelopeError, ENVELOPE_VERSION};
@@ -68,12 +69,12 @@ pub fn expand(
     };
     // A message id is `message:` and a UUID, nothing JSON must escape; an app id is escaped.
     let app_id = serde_json::to_string(app_id).unwrap_or_default();
-    let identity = format!(
-        "{{\"v\":{ENVELOPE_VERSION},\"messageId\":\"{message_id}\",\"occurrence\":{occurrence},\"appId\":{app_id},"
-    );
-    let mut encoded = Vec::with_capacity(identity.len() + fields.len());
-    encoded.extend_from_slice(identity.as_bytes());
-    encoded.extend_from_slice(fields.as_bytes());
+    let mut encoded = Vec::with_capacity(96 + app_id.len() + fields.len());
+    write!(
+        encoded,
+        "{{\"v\":{ENVELOPE_VERSION},\"messageId\":\"{message_id}\",\"occurrence\":{occurrence},\"appId\":{app_id},{fields}"
+    )
+    .expect("writing to a Vec cannot fail");
     Ok(encoded)
 }
 
