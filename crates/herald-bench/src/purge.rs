@@ -30,16 +30,15 @@ pub async fn amqp(amqp_url: &str, prefix: &str) -> anyhow::Result<()> {
 }
 
 /// Unlinks every key under the Redis key prefix `prefix` (`<prefix>:*`, see proto/redis-keys.md),
-/// never the rest of the database: the Redis may be shared. Returns how many it removed.
+/// never the rest of the database: the Redis may be shared.
 /// Status records would otherwise outlive the run by their TTL, and their expiry during the next
 /// run's measurement would make its memory figure too small.
-pub async fn redis(redis_url: &str, prefix: &str) -> anyhow::Result<usize> {
+pub async fn redis(redis_url: &str, prefix: &str) -> anyhow::Result<()> {
     let mut conn = redis::Client::open(redis_url)?
         .get_multiplexed_async_connection()
         .await?;
     let pattern = format!("{prefix}:*");
     let mut cursor: u64 = 0;
-    let mut removed = 0;
     loop {
         let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
             .arg(cursor)
@@ -50,14 +49,13 @@ pub async fn redis(redis_url: &str, prefix: &str) -> anyhow::Result<usize> {
             .query_async(&mut conn)
             .await?;
         if !keys.is_empty() {
-            let unlinked: usize = redis::cmd("UNLINK")
+            let _: usize = redis::cmd("UNLINK")
                 .arg(&keys)
                 .query_async(&mut conn)
                 .await?;
-            removed += unlinked;
         }
         if next == 0 {
-            return Ok(removed);
+            return Ok(());
         }
         cursor = next;
     }

@@ -35,14 +35,29 @@ struct Rest<'a> {
 
 /// The stored form of `envelope`: a JSON object of its fields but its identity.
 pub fn compact(envelope: &Envelope) -> String {
+    // Every field named, so a field added to the envelope does not compile until it is placed
+    // here too (in [`Rest`], or with the identity).
+    let Envelope {
+        v: _,
+        message_id: _,
+        occurrence: _,
+        app_id: _,
+        channel,
+        message,
+        publisher_id,
+        headers,
+        schedule,
+        accepted_at,
+        traceparent,
+    } = envelope;
     let rest = Rest {
-        channel: &envelope.channel,
-        message: &envelope.message,
-        publisher_id: &envelope.publisher_id,
-        headers: &envelope.headers,
-        schedule: &envelope.schedule,
-        accepted_at: envelope.accepted_at,
-        traceparent: &envelope.traceparent,
+        channel,
+        message,
+        publisher_id,
+        headers,
+        schedule,
+        accepted_at: *accepted_at,
+        traceparent,
     };
     serde_json::to_string(&rest).unwrap_or_default()
 }
