@@ -69,7 +69,7 @@ pub(crate) enum Literal {
 impl Literal {
     pub(crate) fn string(text: impl Into<Box<str>>) -> Self {
         let text = text.into();
-        let number = super::value::parse_number(&text);
+        let number = super::number::parse_number(&text);
         Self::Str { text, number }
     }
 

@@ -38,9 +38,13 @@
 mod ast;
 mod display;
 mod error;
+#[cfg(test)]
+mod error_messages;
 mod eval;
 mod lexer;
 mod like;
+mod limits;
+mod number;
 mod parser;
 #[cfg(test)]
 mod proptests;
@@ -54,16 +58,11 @@ use std::str::FromStr;
 use crate::error::{ApiError, ErrorKind};
 
 pub use error::SelectorError;
+pub use limits::{MAX_DEPTH, MAX_LEN};
 pub use source::{HeaderSource, HeaderValue};
 
 use crate::headers::Headers;
 use truth::Truth;
-
-/// The longest selector text accepted, in bytes.
-pub const MAX_LEN: usize = 4096;
-
-/// How deeply parentheses and `NOT` may nest.
-pub const MAX_DEPTH: usize = 64;
 
 /// A compiled selector. Two selectors are equal when they compile to the same tree, whatever
 /// their spelling; code that needs the exact text (Backendless removes listeners by it) compares

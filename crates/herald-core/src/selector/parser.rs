@@ -19,7 +19,7 @@ use super::ast::{Expr, Literal, Operand};
 use super::error::{char_position, SelectorError};
 use super::lexer::{tokenize, Keyword, Token, TokenKind};
 use super::like::LikePattern;
-use super::MAX_DEPTH;
+use super::limits::MAX_DEPTH;
 
 /// Compiles selector text (already checked against the length limit) into its tree.
 pub(crate) fn parse(text: &str) -> Result<Expr, SelectorError> {
