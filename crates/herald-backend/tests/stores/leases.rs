@@ -62,7 +62,7 @@ async fn a_commit_after_the_status_expired_leaves_no_record_behind(stores: &Stor
         id: MessageId::new_random(),
     };
     stores
-        .create(member.id, DeliveryKind::Deferred, ms(1_000))
+        .create(member.id, DeliveryKind::Deferred, ms(2_000))
         .await;
     let at = Times::once(wall_ms() - 1_000);
     assert_eq!(

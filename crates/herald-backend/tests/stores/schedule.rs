@@ -10,7 +10,7 @@ use herald_core::MessageId;
 use std::time::Duration;
 
 use crate::on_both_backends;
-use crate::support::{envelope_of, wall_ms, Settings, Stores, Times, APP};
+use crate::support::{envelope_of, eventually, wall_ms, Settings, Stores, Times, APP};
 
 pub const LONG: Duration = Duration::from_secs(60);
 
@@ -114,6 +114,7 @@ on_both_backends!(Settings::default() =>
     a_cancel_before_the_fire_makes_the_fire_gone,
     a_cancel_before_the_claim_leaves_nothing_to_fire,
     storing_a_cancelled_finished_or_unknown_message_drops_it,
+    storing_an_entry_wakes_the_schedulers_with_its_shard_and_due_time,
 );
 
 async fn an_entry_is_claimed_once_it_is_due_and_not_before(stores: &Stores) {
@@ -301,4 +302,33 @@ async fn storing_a_cancelled_finished_or_unknown_message_drops_it(stores: &Store
     };
     assert_eq!(stores.store_entry(&unknown, at, LONG).await, None);
     assert_empty(stores, &unknown).await;
+}
+
+async fn storing_an_entry_wakes_the_schedulers_with_its_shard_and_due_time(stores: &Stores) {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let wakeups = stores.schedule.wakeups(stop.clone());
+    if stores.redis().is_some() {
+        // Signals sent before the subscription is up are lost; its start signals every shard.
+        eventually(
+            Duration::from_secs(10),
+            "the wake-up channel is subscribed",
+            || async { wakeups.take().every_shard },
+        )
+        .await;
+    }
+    let due_at = wall_ms() + 60_000;
+    let (member, due) = stores.schedule_message(Times::once(due_at), LONG).await;
+    assert_eq!(due, Some(due_at));
+    let mut signalled = std::collections::BTreeMap::new();
+    eventually(Duration::from_secs(10), "the entry is signalled", || {
+        signalled.extend(wakeups.take().shards);
+        let seen = !signalled.is_empty();
+        async move { seen }
+    })
+    .await;
+    assert_eq!(
+        signalled.into_iter().collect::<Vec<_>>(),
+        [(stores.shard(&member), due_at)]
+    );
+    stop.cancel();
 }

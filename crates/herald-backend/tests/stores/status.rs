@@ -250,8 +250,8 @@ async fn outlives_its_twin(
     let changed = MessageId::new_random();
     let twin = MessageId::new_random();
     // The changed one is created first, so without the change it would expire first.
-    stores.create(changed, kind, ms(1_000)).await;
-    stores.create(twin, kind, ms(1_000)).await;
+    stores.create(changed, kind, ms(2_000)).await;
+    stores.create(twin, kind, ms(2_000)).await;
     change(changed).await;
     if let Some(redis) = stores.redis() {
         let pttl = redis.pttl(&redis.keys.status(APP, changed)).await;
