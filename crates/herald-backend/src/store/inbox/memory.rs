@@ -5,10 +5,14 @@ use async_trait::async_trait;
 use herald_core::{ChannelName, OccurrenceId, Selector, SubscriptionId};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{select, Delivered, InboxSettings, InboxStore, Polled};
 use crate::error::StoreError;
+
+/// Channels nobody touches are swept at most this often, so memory stays bounded by about one
+/// window, TTL or dedup window of state without a scan on every call.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 struct Entry {
     seq: u64,
@@ -43,11 +47,24 @@ impl Channel {
             self.buffer.pop_front();
         }
     }
+
+    /// Whether nothing is left to keep: no subscription, no buffered message, and no delivered
+    /// occurrence still remembered (a redelivery within the dedup window is dropped however
+    /// quiet the channel went meanwhile, as on Redis).
+    fn is_empty(&self) -> bool {
+        self.subscriptions.is_empty() && self.buffer.is_empty() && self.delivered.is_empty()
+    }
+}
+
+#[derive(Default)]
+struct Channels {
+    map: HashMap<(String, ChannelName), Channel>,
+    last_sweep: Option<Instant>,
 }
 
 /// An in-memory [`InboxStore`].
 pub struct MemoryInboxStore {
-    channels: Mutex<HashMap<(String, ChannelName), Channel>>,
+    channels: Mutex<Channels>,
     settings: InboxSettings,
 }
 
@@ -67,12 +84,22 @@ impl MemoryInboxStore {
     ) -> R {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
+        if channels
+            .last_sweep
+            .is_none_or(|at| now.duration_since(at) >= SWEEP_EVERY)
+        {
+            channels.map.retain(|_, c| {
+                c.expire(now, &self.settings);
+                !c.is_empty()
+            });
+            channels.last_sweep = Some(now);
+        }
         let key = (app.to_string(), channel.clone());
-        let state = channels.entry(key.clone()).or_default();
+        let state = channels.map.entry(key.clone()).or_default();
         state.expire(now, &self.settings);
         let result = f(state, now);
-        if state.subscriptions.is_empty() && state.buffer.is_empty() {
-            channels.remove(&key);
+        if state.is_empty() {
+            channels.map.remove(&key);
         }
         result
     }
