@@ -92,6 +92,17 @@ on_both_backends!(with(|s| s.subscription_ttl = ms(300)) =>
     a_subscription_not_polled_within_its_ttl_expires,
 );
 
+on_both_backends!(with(|s| s.dedup_window = ms(300)) =>
+    a_redelivery_after_the_dedup_window_is_buffered_again,
+);
+
+on_both_backends!(with(|s| {
+    s.window = ms(300);
+    s.subscription_ttl = ms(300);
+}) =>
+    a_redelivery_is_dropped_for_the_dedup_window_even_after_the_channel_went_quiet,
+);
+
 on_both_backends!(with(|s| s.subscription_ttl = ms(1_000)) =>
     polling_keeps_a_subscription_alive,
 );
@@ -242,4 +253,56 @@ async fn polling_keeps_a_subscription_alive(stores: &Stores) {
         received.extend(poll(stores, "news", id).await.expect("still subscribed"));
     }
     assert_eq!(Some(received), messages(&[1, 2, 3, 4, 5, 6]));
+}
+
+async fn a_redelivery_after_the_dedup_window_is_buffered_again(stores: &Stores) {
+    let id = subscribe(stores, "news").await;
+    let redelivered = occurrence();
+    assert_eq!(
+        deliver_as(stores, "news", redelivered, 1).await,
+        Delivered::Buffered(1)
+    );
+    if let Some(redis) = stores.redis() {
+        let marker = redis
+            .keys
+            .inbox(APP, &channel("news"))
+            .delivered(redelivered);
+        let pttl = redis.pttl(&marker).await;
+        assert!((1..=300).contains(&pttl), "PTTL {pttl}");
+    }
+    // Redelivering it to watch the marker expire would buffer it.
+    let_pass(stores.settings.inbox.dedup_window).await;
+    assert_eq!(
+        deliver_as(stores, "news", redelivered, 1).await,
+        Delivered::Buffered(1)
+    );
+    assert_eq!(poll(stores, "news", id).await, messages(&[1, 1]));
+}
+
+/// The channel's subscriptions expired and its buffer aged out, yet the occurrence it buffered
+/// is remembered for the whole dedup window (60 s here).
+async fn a_redelivery_is_dropped_for_the_dedup_window_even_after_the_channel_went_quiet(
+    stores: &Stores,
+) {
+    let gone = subscribe(stores, "news").await;
+    let redelivered = occurrence();
+    assert_eq!(
+        deliver_as(stores, "news", redelivered, 1).await,
+        Delivered::Buffered(1)
+    );
+    let_pass(
+        stores
+            .settings
+            .inbox
+            .window
+            .max(stores.settings.inbox.subscription_ttl),
+    )
+    .await;
+    assert_eq!(poll(stores, "news", gone).await, None);
+    let id = subscribe(stores, "news").await;
+    assert_eq!(
+        deliver_as(stores, "news", redelivered, 1).await,
+        Delivered::Duplicate
+    );
+    assert_eq!(poll(stores, "news", id).await, messages(&[]));
 }
