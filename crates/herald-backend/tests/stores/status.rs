@@ -57,6 +57,12 @@ on_both_backends!(Settings::default() =>
     discarding_removes_the_record,
 );
 
+on_both_backends!(Settings::default() =>
+    a_failure_keeps_its_reason_even_an_empty_one;
+    on_redis ignore = "disagreement: status_finish.lua writes no error field for an empty reason, so \
+        redis reports error_message None; memory reports Some(\"\")"
+);
+
 on_both_backends!(Settings { status_ttl: ms(300), ..Settings::default() } =>
     a_finish_shortens_the_records_life_to_the_status_ttl,
     a_cancel_shortens_the_records_life_to_the_status_ttl,
@@ -110,6 +116,18 @@ async fn finishing_as_published_or_failed_is_what_get_reports(stores: &Stores) {
     assert_eq!(
         get(stores, failed).await,
         record(MessageStatus::Failed, Some("no route"))
+    );
+}
+
+async fn a_failure_keeps_its_reason_even_an_empty_one(stores: &Stores) {
+    let id = created(stores, DeliveryKind::Immediate).await;
+    assert_eq!(
+        finish(stores, id, Outcome::Failed(String::new())).await,
+        Finished::Changed
+    );
+    assert_eq!(
+        get(stores, id).await,
+        record(MessageStatus::Failed, Some(""))
     );
 }
 
