@@ -76,6 +76,7 @@ impl Stores {
     pub async fn build(backend: Backend, settings: Settings) -> Self {
         match backend {
             Backend::Memory => {
+                // As `cargo run` builds them; the queue and live bus come along, unused here.
                 let backends = Backends::in_memory(settings.status_ttl, settings.inbox, 16);
                 Self {
                     settings,
@@ -134,7 +135,7 @@ impl Stores {
                     redis: Some(Redis {
                         conn,
                         keys,
-                        _cleanup: cleanup,
+                        cleanup,
                     }),
                 }
             }
@@ -225,7 +226,7 @@ pub fn envelope_of(member: &Member) -> String {
 pub struct Redis {
     conn: RedisConn,
     pub keys: Keys,
-    _cleanup: Cleanup,
+    cleanup: Cleanup,
 }
 
 impl Redis {
@@ -241,7 +242,7 @@ impl Redis {
 
     /// The keys under this test's prefix.
     pub fn existing_keys(&self) -> Vec<String> {
-        scan(&self._cleanup.url, &self._cleanup.pattern).expect("SCAN answers")
+        scan(&self.cleanup.url, &self.cleanup.pattern).expect("SCAN answers")
     }
 }
 
@@ -385,7 +386,7 @@ async fn the_keys_of_a_test_on_redis_are_gone_once_its_stores_are() {
         .await;
     let redis = stores.redis().expect("built on redis");
     assert_eq!(redis.existing_keys().len(), 1);
-    let (url, pattern) = (redis._cleanup.url.clone(), redis._cleanup.pattern.clone());
+    let (url, pattern) = (redis.cleanup.url.clone(), redis.cleanup.pattern.clone());
     drop(stores);
     assert_eq!(
         scan(&url, &pattern).expect("SCAN answers"),
