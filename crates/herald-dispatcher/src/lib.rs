@@ -6,7 +6,7 @@
 //! subscribers of its channel, buffers it for the channel's polling subscriptions (once per
 //! occurrence id, so RabbitMQ redeliveries are dropped), marks a one-shot message published, and
 //! only then acknowledges it. [`lanes`] keeps one channel's messages in the order they left the
-//! queue while deliveries run concurrently. The live subscribers themselves are `herald-live`'s.
+//! queue while deliveries run concurrently. The live subscribers themselves are `herald-hub`'s.
 
 pub mod deliver;
 pub mod dispatcher;

@@ -1,26 +1,19 @@
-//! herald's live transports, served by the dispatcher role: Server-Sent Events ([`sse`]),
-//! WebSocket ([`ws`]), and the Backendless realtime protocol over socket.io ([`realtime`]), which
-//! the official SDKs speak.
+//! herald's live transports on actix, served by the dispatcher role beside the REST API:
+//! Server-Sent Events ([`sse`]) and WebSocket ([`ws`]). The Backendless realtime protocol has a
+//! listener of its own (`herald-realtime`); both sit on the node's hub (`herald-hub`).
 //!
-//! Each dispatcher node runs one [`hub::Hub`]: the live subscriptions of its connections, by
-//! channel. [`node::run`] feeds it what the live bus (`herald_backend::live`) routes to the node:
-//! every message of every channel the node has subscribers of, once, whichever ingest and
-//! dispatcher handled it, and the commands realtime clients send to those channels. The hub
-//! renders each message once and hands it to each matching subscription's bounded buffer
-//! ([`sink`]), from the thread of the HTTP worker that serves the connection; the transports
-//! drain the buffers onto their connections.
+//! [`routes`] adds the routes to each worker's `App`, with the worker's fan-out handle from the
+//! hub: a connection opens its buffer through it, so the hub offers it its messages on the
+//! worker's own thread. The handlers share what is in [`connection`] (the state, and the guard
+//! that ends a connection's subscriptions) and `query`; `ws_wire` is the WebSocket's two
+//! directions on the wire, read and written without a task between the hub and the socket.
 
-pub mod hub;
-pub mod metrics;
-pub mod node;
-pub mod realtime;
-mod recent;
+pub mod connection;
+mod query;
 pub mod routes;
-pub mod sink;
 pub mod sse;
 pub mod ws;
 mod ws_wire;
 
-pub use hub::{Hub, HubSettings, Interest};
-pub use metrics::LiveMetrics;
-pub use routes::{configure, LiveState};
+pub use connection::LiveState;
+pub use routes::configure;

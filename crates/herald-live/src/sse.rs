@@ -13,19 +13,21 @@ use herald_http::path::path_param;
 use herald_http::{AppContext, HttpError};
 use std::convert::Infallible;
 
-use crate::hub::Interest;
-use crate::routes::{parse_selector, query_param, Connection, LiveState};
-use crate::sink::{Outgoing, SinkReceiver, Transport};
+use crate::connection::{Connection, LiveState};
+use crate::query::query_param;
+use herald_hub::selector::parse_selector;
+use herald_hub::{Interest, Outgoing, SinkReceiver, Transport, WorkerFanout};
 
 pub async fn subscribe(
     req: HttpRequest,
     app: AppContext,
     state: web::Data<LiveState>,
+    fanout: web::Data<WorkerFanout>,
 ) -> Result<HttpResponse, HttpError> {
     let channel = ChannelName::parse(&path_param(&req, "channel"))?;
     let selector = parse_selector(query_param(&req, "selector")?.as_deref())?;
-    let hub = state.hub.clone();
-    let sink = hub.connect_here(Transport::Sse);
+    let hub = fanout.hub().clone();
+    let sink = fanout.connect(Transport::Sse);
     let connection = Connection {
         hub: hub.clone(),
         sink: sink.shared.clone(),

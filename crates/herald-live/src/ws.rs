@@ -28,16 +28,17 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-use crate::hub::{Hub, Interest};
-use crate::routes::{parse_selector, Connection, LiveState};
-use crate::sink::{SinkShared, Transport};
+use crate::connection::{Connection, LiveState};
 use crate::ws_wire::{error_frame, Control, Inbound, Outbound};
+use herald_hub::selector::parse_selector;
+use herald_hub::{Hub, Interest, SinkShared, Transport, WorkerFanout};
 
 pub async fn connect(
     req: HttpRequest,
     app: AppContext,
     payload: web::Payload,
     state: web::Data<LiveState>,
+    fanout: web::Data<WorkerFanout>,
 ) -> Result<HttpResponse, HttpError> {
     let mut response = handshake(req.head()).map_err(|_| {
         HttpError(ApiError::new(
@@ -45,8 +46,8 @@ pub async fn connect(
             "this route takes a WebSocket upgrade",
         ))
     })?;
-    let hub = state.hub.clone();
-    let sink = hub.connect_here(Transport::WebSocket);
+    let hub = fanout.hub().clone();
+    let sink = fanout.connect(Transport::WebSocket);
     let shared = sink.shared.clone();
     let (outbound, control) = Outbound::new(sink);
     let client = Client {
@@ -73,10 +74,11 @@ struct Client {
     control: Control,
 }
 
-/// A frame from the client.
+/// A frame from the client (not to be confused with a realtime client's command to a channel,
+/// `herald_core::command::Command`).
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-enum Command {
+enum ClientFrame {
     Subscribe {
         id: String,
         channel: String,
@@ -103,7 +105,7 @@ impl Client {
             let open = tokio::select! {
                 frame = inbound.next() => match frame {
                     Some(Frame::Text(bytes)) => match std::str::from_utf8(&bytes) {
-                        Ok(text) => self.command(&sink, text).await,
+                        Ok(text) => self.answer(&sink, text).await,
                         Err(_) => self.error(None, ApiError::new(ErrorKind::InvalidField, "a text frame is not UTF-8")),
                     },
                     Some(Frame::Binary(_)) | Some(Frame::Continuation(_)) => self.error(None, ApiError::new(ErrorKind::InvalidField, "frames are JSON text")),
@@ -122,9 +124,9 @@ impl Client {
     }
 
     /// Handles one frame; false when the connection is gone.
-    async fn command(&self, sink: &SinkShared, text: &str) -> bool {
-        let command = match serde_json::from_str::<Command>(text) {
-            Ok(command) => command,
+    async fn answer(&self, sink: &SinkShared, text: &str) -> bool {
+        let frame = match serde_json::from_str::<ClientFrame>(text) {
+            Ok(frame) => frame,
             Err(err) => {
                 let id = serde_json::from_str::<Value>(text)
                     .ok()
@@ -138,8 +140,8 @@ impl Client {
                 );
             }
         };
-        match command {
-            Command::Subscribe {
+        match frame {
+            ClientFrame::Subscribe {
                 id,
                 channel,
                 selector,
@@ -169,7 +171,7 @@ impl Client {
                     Err(err) => self.error(Some(&id), err),
                 }
             }
-            Command::Unsubscribe { id } => {
+            ClientFrame::Unsubscribe { id } => {
                 if self.hub.unsubscribe(sink, &tag(&id)).await {
                     self.reply("unsubscribed", &id)
                 } else {

@@ -14,7 +14,7 @@ use std::convert::Infallible;
 use tokio::sync::mpsc;
 use tokio_util::codec::{Decoder, Encoder};
 
-use crate::sink::{Outgoing, SinkReceiver};
+use herald_hub::{Outgoing, SinkReceiver};
 
 /// Most bytes of messages one chunk gathers: a connection far behind still writes in bounded
 /// pieces, and the server's write buffer stays small.
@@ -183,7 +183,7 @@ impl Inbound {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sink::Rendered;
+    use herald_hub::Rendered;
     use std::sync::Arc;
 
     fn outgoing(json: String) -> Outgoing {

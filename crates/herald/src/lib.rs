@@ -17,10 +17,11 @@ use herald_core::publish::PublishRules;
 use herald_dispatcher::{Dispatcher, DispatcherMetrics};
 use herald_http::http_error::route_not_found;
 use herald_http::AppRegistry;
+use herald_hub::{Hub, HubSettings, LiveMetrics};
 use herald_ingest::metrics::IngestMetrics;
 use herald_ingest::IngestState;
-use herald_live::realtime::RealtimeServer;
-use herald_live::{Hub, HubSettings, LiveMetrics, LiveState};
+use herald_live::LiveState;
+use herald_realtime::RealtimeServer;
 use herald_runtime::{Config, Health};
 use herald_scheduler::{Scheduler, SchedulerMetrics};
 use prometheus::Registry;
@@ -216,7 +217,7 @@ impl Application {
             .realtime
             .map(|server| tokio::spawn(server.run(shutdown.clone())));
         let live = self.live.map(|hub| {
-            tokio::spawn(herald_live::node::run(
+            tokio::spawn(herald_hub::node::run(
                 self.backends.live.clone(),
                 hub,
                 shutdown.clone(),

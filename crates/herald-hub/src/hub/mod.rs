@@ -1,10 +1,11 @@
 //! The hub of one node: the live subscriptions its connections hold, by channel and interest
 //! (messages, commands, or presence), and the node's bindings on the live bus, which follow them:
 //! bound with the first subscription of a channel, unbound with the last. The `fanout` module
-//! offers what the bus brings to the subscriptions, through one lane per HTTP worker thread for
-//! the connections served there (`lanes`); a connection whose buffer is full is cut off
+//! offers what the bus brings to the subscriptions, through one queue per HTTP worker thread for
+//! the connections served there (`worker_fanout`); a connection whose buffer is full is cut off
 //! with a reason (the policy for slow subscribers), so it never holds up the others and its memory
-//! stays bounded. The `presence` module keeps who is joined to each channel, on every node.
+//! stays bounded. The `presence` module keeps who is joined to each channel, on every node. What
+//! these share of the hub's state is in `state`, below them all.
 
 use herald_backend::live::{routing_key, LiveBus, LiveFrame, LiveKind};
 use herald_backend::store::presence::PresenceStore;
@@ -17,28 +18,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-use crate::metrics::LiveMetrics;
+use crate::error::SubscribeError;
+use crate::metrics::{DeliveryCounters, LiveMetrics};
 use crate::recent::Recent;
-use crate::sink::{Outgoing, Rendered, SinkReceiver, SinkShared, Transport};
+use crate::sink::{SinkReceiver, SinkShared, Transport};
+use state::{ChannelKey, FanoutJob, SinkEntry, State, Subscription};
 
 mod fanout;
-mod lanes;
 mod presence;
+mod state;
+mod worker_fanout;
 
-use fanout::Counters;
-
-type ChannelKey = (String, ChannelName);
-
-/// Why a subscription was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum SubscribeError {
-    #[error("a subscription with this id exists on the connection")]
-    DuplicateId,
-    #[error("the connection is closed")]
-    Closed,
-    #[error("live bus unavailable")]
-    Unavailable(#[from] QueueError),
-}
+pub use state::Interest;
+pub use worker_fanout::WorkerFanout;
 
 /// The limits of the hub.
 #[derive(Debug, Clone, Copy)]
@@ -50,66 +42,18 @@ pub struct HubSettings {
     pub dedup_cap: usize,
 }
 
-struct SinkEntry {
-    shared: Arc<SinkShared>,
-    sender: mpsc::Sender<Outgoing>,
-    subscriptions: Vec<(ChannelKey, Arc<str>)>,
-    /// The lane that offers to the connection, or none: the intake does (see `lanes`).
-    lane: Option<usize>,
-}
-
-/// What a subscription receives of its channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interest {
-    /// Published messages (every transport).
-    Messages,
-    /// Commands realtime clients send to the channel.
-    Commands,
-    /// Who joins and leaves the channel (realtime presence). Such a subscription holds what it is
-    /// offered until its listing goes out first ([`Hub::release_held`]).
-    Users,
-}
-
-struct Subscription {
-    interest: Interest,
-    /// The connection's lane (see `lanes`).
-    lane: Option<usize>,
-    /// The hub's count of offers when the subscription was taken: it receives the later ones.
-    since: u64,
-    /// The connection left the channel (`leave()`): nothing is delivered until it joins again.
-    paused: bool,
-    sink: u64,
-    transport: Transport,
-    tag: Arc<str>,
-    selector: Option<Selector>,
-    /// What was offered before the subscription's first message went out, kept to follow it.
-    held: Option<Vec<Arc<Rendered>>>,
-}
-
-#[derive(Default)]
-struct State {
-    sinks: HashMap<u64, SinkEntry>,
-    channels: HashMap<ChannelKey, Vec<Subscription>>,
-    /// How many of this node's connections are joined to each channel (presence).
-    joined: HashMap<ChannelKey, usize>,
-    /// Offers made so far: each offer's number, and each subscription's `since`.
-    offers: u64,
-}
-
 /// The live subscriptions of this node.
 pub struct Hub {
-    /// Tells this hub's lanes from another's on a thread (tests run several hubs).
-    id: u64,
     state: Mutex<State>,
-    /// The lanes' queues, by lane.
-    lanes: Mutex<Vec<lanes::LaneSender>>,
+    /// The queues of the worker fan-outs, by worker (see `worker_fanout`).
+    workers: Mutex<Vec<mpsc::Sender<FanoutJob>>>,
     bus: Arc<dyn LiveBus>,
     presence: Arc<dyn PresenceStore>,
     /// Subscriptions per routing key; the async lock keeps bind and unbind of a key in order.
     bindings: tokio::sync::Mutex<HashMap<String, usize>>,
     recent: Mutex<Recent>,
     metrics: LiveMetrics,
-    counters: Counters,
+    counters: DeliveryCounters,
     settings: HubSettings,
     next_id: AtomicU64,
 }
@@ -121,16 +65,14 @@ impl Hub {
         metrics: LiveMetrics,
         settings: HubSettings,
     ) -> Arc<Self> {
-        static HUBS: AtomicU64 = AtomicU64::new(0);
         Arc::new(Self {
-            id: HUBS.fetch_add(1, Ordering::Relaxed),
             state: Mutex::default(),
-            lanes: Mutex::default(),
+            workers: Mutex::default(),
             bus,
             presence,
             bindings: tokio::sync::Mutex::default(),
             recent: Mutex::new(Recent::new(settings.dedup_window, settings.dedup_cap)),
-            counters: Counters::new(&metrics),
+            counters: DeliveryCounters::new(&metrics),
             metrics,
             settings,
             next_id: AtomicU64::new(1),
@@ -142,19 +84,13 @@ impl Hub {
     }
 
     /// Opens a connection's buffer, offered to from the intake's thread. The transport must
-    /// [`Hub::disconnect`] it when it ends.
+    /// [`Hub::disconnect`] it when it ends. A connection served by an HTTP worker thread opens
+    /// through the worker's [`WorkerFanout`] instead.
     pub fn connect(&self, transport: Transport) -> SinkReceiver {
         self.open(transport, None)
     }
 
-    /// Opens the buffer of a connection served on this HTTP worker thread, offered to by the
-    /// worker's lane. The transport must [`Hub::disconnect`] it when it ends.
-    pub fn connect_here(self: &Arc<Self>, transport: Transport) -> SinkReceiver {
-        let lane = self.lane_here();
-        self.open(transport, Some(lane))
-    }
-
-    fn open(&self, transport: Transport, lane: Option<usize>) -> SinkReceiver {
+    fn open(&self, transport: Transport, worker: Option<usize>) -> SinkReceiver {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let shared = Arc::new(SinkShared::new(id, transport));
         let (sender, receiver) = mpsc::channel(self.settings.buffer.max(1));
@@ -164,7 +100,7 @@ impl Hub {
                 shared: shared.clone(),
                 sender,
                 subscriptions: Vec::new(),
-                lane,
+                worker,
             },
         );
         self.metrics
@@ -200,14 +136,14 @@ impl Hub {
             match state.sinks.get_mut(&sink.id) {
                 Some(entry) => {
                     entry.subscriptions.push((key.clone(), tag.clone()));
-                    let lane = entry.lane;
+                    let worker = entry.worker;
                     state
                         .channels
                         .entry(key.clone())
                         .or_default()
                         .push(Subscription {
                             interest,
-                            lane,
+                            worker,
                             since,
                             paused: false,
                             sink: sink.id,

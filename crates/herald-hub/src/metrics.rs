@@ -1,9 +1,15 @@
-//! The live transports' metrics. Labels are transports and outcomes, never channels or
-//! subscribers.
+//! The live metrics, recorded by the hub and the transports. Labels are transports and outcomes,
+//! never channels or subscribers.
 
 use prometheus::{
     Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
 };
+
+use crate::sink::Transport;
+
+/// Every transport, in the order of [`Transport`]'s discriminants.
+pub(crate) const TRANSPORTS: [Transport; 3] =
+    [Transport::Sse, Transport::WebSocket, Transport::Realtime];
 
 /// What the hub and the transports count.
 #[derive(Clone)]
@@ -80,5 +86,32 @@ impl LiveMetrics {
             end_to_end_seconds,
             duplicates,
         })
+    }
+}
+
+/// The delivery counters resolved once, per transport: delivered, filtered, dropped (the
+/// fan-out adds to them for every offer, too often to look labels up each time).
+pub(crate) struct DeliveryCounters([[IntCounter; 3]; 3]);
+
+impl DeliveryCounters {
+    pub(crate) fn new(metrics: &LiveMetrics) -> Self {
+        let of = |transport: Transport| {
+            ["delivered", "filtered", "dropped_slow"].map(|outcome| {
+                metrics
+                    .deliveries
+                    .with_label_values(&[transport.as_str(), outcome])
+            })
+        };
+        Self(TRANSPORTS.map(of))
+    }
+
+    /// Adds one offer's counts of `transport`: delivered, filtered, dropped.
+    pub(crate) fn add(&self, transport: Transport, counts: [u64; 3]) {
+        let row = &self.0[transport as usize];
+        for (counter, n) in row.iter().zip(counts) {
+            if n > 0 {
+                counter.inc_by(n);
+            }
+        }
     }
 }

@@ -1,17 +1,5 @@
-//! The Backendless realtime protocol, so the official SDKs subscribe to herald unchanged: a
-//! socket.io server (socketioxide: Engine.IO v4 for socket.io 3/4 clients such as the JS SDK, v3
-//! for socket.io 2 clients such as the Swift SDK; HTTP long-polling and the WebSocket upgrade) on
-//! its own listener, `realtime.listen`, whose URL `GET .../info` hands out as `rtURL`.
-//!
-//! Each app is served at the HTTP path `/<app-id>/` as the namespace `/<app-id>`; the handshake
-//! query carries the app's API key. The `session` module speaks the Backendless events on a connection;
-//! deliveries come from the node's hub like every live transport's.
-//!
-//! socketioxide is a tower service, not an actix one, hence the second listener: a small hyper
-//! server that hands each request to its app's socket.io service.
-
-mod frames;
-mod session;
+//! The realtime listener: a small hyper server that hands each request to its app's socket.io
+//! service (socketioxide is a tower service, not an actix one, hence a listener of its own).
 
 use engineioxide::service::NotFoundService;
 use hyper::server::conn::http1;
@@ -25,8 +13,9 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
-use crate::hub::Hub;
+use crate::session;
 use herald_http::AppRegistry;
+use herald_hub::Hub;
 
 /// The realtime listener and one socket.io service per app.
 pub struct RealtimeServer {

@@ -23,6 +23,18 @@ pub struct Rendered {
     pub realtime: Option<Box<serde_json::value::RawValue>>,
 }
 
+impl Rendered {
+    /// What only realtime connections receive (commands, presence): the JSON is the realtime
+    /// shape.
+    pub fn realtime_only(json: String) -> Self {
+        Self {
+            message_id: String::new(),
+            realtime: serde_json::value::RawValue::from_string(json.clone()).ok(),
+            json,
+        }
+    }
+}
+
 /// Which transport a connection uses (a metrics label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
@@ -62,7 +74,13 @@ impl SinkShared {
 
     /// Ends the connection with `reason`; the first reason given is the one told.
     pub fn cut_off(&self, reason: String) {
-        let _ = self.reason.set(reason);
+        if let Err(later) = self.reason.set(reason) {
+            tracing::debug!(
+                connection = self.id,
+                reason = later,
+                "a connection cut off already keeps its first reason"
+            );
+        }
         self.cut.cancel();
     }
 }

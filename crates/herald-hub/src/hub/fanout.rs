@@ -1,9 +1,9 @@
 //! The fan-out of one node: what the live bus brings is offered to the node's subscriptions of
 //! its channel. A message is rendered once, in the shapes its subscribers read; each selector is
 //! evaluated against the typed headers; the rendered message goes into each matching
-//! connection's buffer without waiting (on the connection's own worker thread, by its lane, or
-//! straight from the intake for a connection of no lane), and a connection whose buffer is full
-//! is cut off.
+//! connection's buffer without waiting (on the connection's own worker thread, by the worker's
+//! fan-out queue, or straight from the intake for a connection of no worker), and a connection
+//! whose buffer is full is cut off.
 
 use herald_backend::live::{LiveFrame, LiveKind};
 use herald_core::command::Command;
@@ -11,54 +11,38 @@ use herald_core::delivered::{PolledMessage, RealtimeMessage};
 use herald_core::headers::Headers;
 use herald_core::presence::PresenceEvent;
 use herald_core::{Envelope, ErrorKind};
-use prometheus::IntCounter;
-use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc::error::TrySendError;
 
-use super::lanes::Job;
-use super::{ChannelKey, Hub, Interest, SinkEntry, State, Subscription};
-use crate::metrics::LiveMetrics;
+use super::state::{ChannelKey, FanoutJob, Interest, SinkEntry, State, Subscription};
+use super::Hub;
+use crate::metrics::TRANSPORTS;
 use crate::sink::{Outgoing, Rendered, Transport};
 
-const TRANSPORTS: [Transport; 3] = [Transport::Sse, Transport::WebSocket, Transport::Realtime];
-
-/// Pre-resolved delivery counters, per transport: delivered, filtered, dropped.
-pub(super) struct Counters([[IntCounter; 3]; 3]);
-
-impl Counters {
-    pub(super) fn new(metrics: &LiveMetrics) -> Self {
-        let of = |transport: Transport| {
-            ["delivered", "filtered", "dropped_slow"].map(|outcome| {
-                metrics
-                    .deliveries
-                    .with_label_values(&[transport.as_str(), outcome])
-            })
-        };
-        Self(TRANSPORTS.map(of))
-    }
-
-    fn add(&self, transport: Transport, counts: [u64; 3]) {
-        let row = &self.0[transport as usize];
-        for (counter, n) in row.iter().zip(counts) {
-            if n > 0 {
-                counter.inc_by(n);
-            }
-        }
-    }
+/// What one offer leaves to do once the hub's state is let go: the connections found too slow,
+/// and the jobs for the worker fan-outs that have subscriptions of the channel.
+#[derive(Default)]
+struct Offer {
+    slow: Vec<u64>,
+    jobs: Vec<(usize, FanoutJob)>,
 }
 
 impl Hub {
-    /// Offers what the live bus brought to the node's subscriptions of its channel.
-    pub fn publish(self: &Arc<Self>, frame: &LiveFrame) {
-        let slow = match frame.kind {
+    /// Offers what the live bus brought to the node's subscriptions of its channel; waits only
+    /// when a worker's fan-out queue is full.
+    pub async fn publish(self: &Arc<Self>, frame: &LiveFrame) {
+        let offer = match frame.kind {
             LiveKind::Message => self.publish_message(&frame.body),
             LiveKind::Command => self.publish_command(&frame.body),
             LiveKind::Presence => self.publish_presence(&frame.body),
         };
-        self.remove_slow(slow);
+        self.remove_slow(offer.slow);
+        // One intake calls this, one frame after the other: each worker gets its jobs in order.
+        for (worker, job) in offer.jobs {
+            self.send_to_worker(worker, job).await;
+        }
     }
 
     /// Removes connections cut off for being slow, in the background (unbinding awaits the bus).
@@ -73,12 +57,12 @@ impl Hub {
     }
 
     /// A message occurrence, to the subscriptions to the channel's messages that select it.
-    fn publish_message(&self, body: &[u8]) -> Vec<u64> {
+    fn publish_message(&self, body: &[u8]) -> Offer {
         let envelope = match Envelope::decode(body) {
             Ok(envelope) => envelope,
             Err(err) => {
                 tracing::warn!(error = %err, "undecodable envelope on the live bus, dropped");
-                return Vec::new();
+                return Offer::default();
             }
         };
         let now = Instant::now();
@@ -89,7 +73,7 @@ impl Hub {
             .first_time(envelope.occurrence_id(), now);
         if !first {
             self.metrics.duplicates.inc();
-            return Vec::new();
+            return Offer::default();
         }
         let published_at = herald_runtime::clock::now_ms();
         self.metrics
@@ -105,45 +89,45 @@ impl Hub {
     }
 
     /// A command, to every subscription to the channel's commands.
-    fn publish_command(&self, body: &[u8]) -> Vec<u64> {
+    fn publish_command(&self, body: &[u8]) -> Offer {
         let command = match Command::decode(body) {
             Ok(command) => command,
             Err(err) => {
                 tracing::warn!(error = %err, "undecodable command on the live bus, dropped");
-                return Vec::new();
+                return Offer::default();
             }
         };
         let key = (command.app_id.clone(), command.channel.clone());
         self.offer(&key, Interest::Commands, None, |_| {
-            realtime_only(command.delivered_json())
+            Rendered::realtime_only(command.delivered_json())
         })
     }
 
     /// A presence change, to every subscription to the channel's presence.
-    fn publish_presence(&self, body: &[u8]) -> Vec<u64> {
+    fn publish_presence(&self, body: &[u8]) -> Offer {
         let event = match PresenceEvent::decode(body) {
             Ok(event) => event,
             Err(err) => {
                 tracing::warn!(error = %err, "undecodable presence change on the live bus, dropped");
-                return Vec::new();
+                return Offer::default();
             }
         };
         let key = (event.app_id.clone(), event.channel.clone());
         self.offer(&key, Interest::Users, None, |_| {
-            realtime_only(event.delivered_json())
+            Rendered::realtime_only(event.delivered_json())
         })
     }
 
     /// Hands what `render` makes (once, if anyone wants it) to every subscription of the channel
-    /// with this interest whose selector the headers satisfy: once to each lane that has such
-    /// subscriptions, and directly to those of no lane. The connections found too slow.
+    /// with this interest whose selector the headers satisfy: directly to those of no worker,
+    /// and, in the jobs returned, once to each worker that has such subscriptions.
     fn offer(
         &self,
         key: &ChannelKey,
         interest: Interest,
         headers: Option<&Headers>,
         render: impl FnOnce(bool) -> Rendered,
-    ) -> Vec<u64> {
+    ) -> Offer {
         let mut state = self.state();
         let State {
             sinks,
@@ -152,7 +136,7 @@ impl Hub {
             ..
         } = &mut *state;
         let Some(subscriptions) = channels.get_mut(key) else {
-            return Vec::new();
+            return Offer::default();
         };
         let offer = *offers;
         *offers += 1;
@@ -160,38 +144,42 @@ impl Hub {
             .iter()
             .any(|s| s.interest == interest && s.transport == Transport::Realtime);
         let rendered = Arc::new(render(realtime));
-        let mut lanes: Vec<usize> = Vec::new();
-        for lane in subscriptions
+        let mut workers: Vec<usize> = Vec::new();
+        for worker in subscriptions
             .iter()
             .filter(|s| s.interest == interest)
-            .filter_map(|s| s.lane)
+            .filter_map(|s| s.worker)
         {
-            if !lanes.contains(&lane) {
-                lanes.push(lane);
+            if !workers.contains(&worker) {
+                workers.push(worker);
             }
         }
-        for lane in lanes {
-            let job = Job {
-                key: key.clone(),
-                interest,
-                headers: headers.cloned(),
-                rendered: rendered.clone(),
-                offer,
-            };
-            self.send_to_lane(lane, job);
-        }
+        let jobs = workers
+            .into_iter()
+            .map(|worker| {
+                let job = FanoutJob {
+                    key: key.clone(),
+                    interest,
+                    headers: headers.cloned(),
+                    rendered: rendered.clone(),
+                    offer,
+                };
+                (worker, job)
+            })
+            .collect();
         let offered = Offered {
             interest,
             headers,
             rendered: &rendered,
-            lane: None,
+            worker: None,
             offer,
         };
-        self.hand_out(sinks, subscriptions, &offered)
+        let slow = self.hand_out(sinks, subscriptions, &offered);
+        Offer { slow, jobs }
     }
 
-    /// Offers a lane's job to the lane's subscriptions (on the lane's thread).
-    pub(super) fn offer_in_lane(self: &Arc<Self>, lane: usize, job: &Job) {
+    /// Offers a worker's job to the worker's subscriptions (on the worker's thread).
+    pub(super) fn offer_in_worker(self: &Arc<Self>, worker: usize, job: &FanoutJob) {
         let slow = {
             let mut state = self.state();
             let State {
@@ -204,7 +192,7 @@ impl Hub {
                 interest: job.interest,
                 headers: job.headers.as_ref(),
                 rendered: &job.rendered,
-                lane: Some(lane),
+                worker: Some(worker),
                 offer: job.offer,
             };
             self.hand_out(sinks, subscriptions, &offered)
@@ -213,7 +201,7 @@ impl Hub {
     }
 
     /// Puts the rendered message into the buffer of each subscription it is for: of this
-    /// interest and lane, taken before the offer, not paused, its selector satisfied. The
+    /// interest and worker, taken before the offer, not paused, its selector satisfied. The
     /// connections found too slow.
     fn hand_out(
         &self,
@@ -264,12 +252,12 @@ impl Hub {
     }
 }
 
-/// One offer of a message to the subscriptions of its channel, on one lane or none.
+/// One offer of a message to the subscriptions of its channel, on one worker or none.
 struct Offered<'a> {
     interest: Interest,
     headers: Option<&'a Headers>,
     rendered: &'a Arc<Rendered>,
-    lane: Option<usize>,
+    worker: Option<usize>,
     offer: u64,
 }
 
@@ -277,7 +265,7 @@ impl Offered<'_> {
     /// Whether the offer is for `subscription` (before its selector is asked).
     fn is_for(&self, subscription: &Subscription) -> bool {
         subscription.interest == self.interest
-            && subscription.lane == self.lane
+            && subscription.worker == self.worker
             && subscription.since <= self.offer
             && !subscription.paused
     }
@@ -390,15 +378,6 @@ fn render(envelope: &Envelope, published_at: i64, realtime: bool) -> Rendered {
                 serde_json::value::RawValue::from_string(json).ok()
             })
             .flatten(),
-    }
-}
-
-/// What only realtime connections receive (commands, presence): the JSON is the realtime shape.
-pub(super) fn realtime_only(json: String) -> Rendered {
-    Rendered {
-        message_id: String::new(),
-        realtime: RawValue::from_string(json.clone()).ok(),
-        json,
     }
 }
 

@@ -1,5 +1,5 @@
-//! The node's intake: every frame the live bus routes to this node goes to the hub. Beside it, the
-//! node's presence heartbeat runs.
+//! The node's intake: every frame the live bus routes to this node goes to the hub, one after the
+//! other. Beside it, the node's presence heartbeat runs.
 
 use herald_backend::live::LiveBus;
 use std::sync::Arc;
@@ -23,6 +23,11 @@ async fn intake(bus: Arc<dyn LiveBus>, hub: Arc<Hub>, shutdown: CancellationToke
                 Err(_) => return,
             },
         };
-        hub.publish(&frame);
+        // The hand-off waits only for a worker whose fan-out queue is full; a worker stalled
+        // at shutdown does not hold the node up.
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            () = hub.publish(&frame) => {}
+        }
     }
 }

@@ -20,10 +20,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
-use super::frames::{self, Answer, Delivery, Failure, Ready, Request, Stop};
-use crate::hub::{Hub, Interest, SubscribeError};
-use crate::routes::parse_selector;
-use crate::sink::{SinkReceiver, SinkShared, Transport};
+use crate::frames::{self, Answer, Delivery, Failure, Ready, Request, Stop};
+use herald_hub::selector::parse_selector;
+use herald_hub::{Hub, Interest, SinkReceiver, SinkShared, SubscribeError, Transport};
 
 /// Why a handshake is refused; socket.io hands the message to the client's connect error.
 #[derive(Debug)]

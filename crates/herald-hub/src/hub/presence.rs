@@ -16,9 +16,9 @@ use herald_core::{ApiError, ChannelName, ErrorKind};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-use super::fanout::realtime_only;
-use super::{Hub, Interest, SubscribeError};
-use crate::sink::SinkShared;
+use super::{Hub, Interest};
+use crate::error::SubscribeError;
+use crate::sink::{Rendered, SinkShared};
 
 impl Hub {
     /// Records `member` as joined to the channel and announces it (`CONNECTED`).
@@ -113,7 +113,7 @@ impl Hub {
             }
         };
         let listing = presence::delivered_json(PresenceStatus::Listing, &members);
-        self.release_held(sink.id, &tag, realtime_only(listing));
+        self.release_held(sink.id, &tag, Rendered::realtime_only(listing));
         Ok(())
     }
 
@@ -254,21 +254,21 @@ pub(super) mod tests {
     async fn a_listener_gets_its_listing_before_the_changes_offered_while_it_was_read() {
         let (hub, mut receiver) = held_listener(8).await;
         // A change arrives while the listing is being read: it waits.
-        hub.publish(&change("c2"));
+        hub.publish(&change("c2")).await;
         assert!(
             receiver.receiver.try_recv().is_err(),
             "held until the listing"
         );
 
         let listing = presence::delivered_json(PresenceStatus::Listing, &[]);
-        assert!(hub.release_held(receiver.shared.id, "u", realtime_only(listing)));
+        assert!(hub.release_held(receiver.shared.id, "u", Rendered::realtime_only(listing)));
         assert_eq!(
             next(&mut receiver),
             json!({"status": "LISTING", "data": []})
         );
         assert_eq!(next(&mut receiver)["status"], "CONNECTED");
         // From now on changes go straight through.
-        hub.publish(&change("c3"));
+        hub.publish(&change("c3")).await;
         assert_eq!(
             next(&mut receiver)["data"][0]["connectionId"],
             "c3",
@@ -280,7 +280,7 @@ pub(super) mod tests {
     async fn a_listener_offered_more_than_its_buffer_while_held_is_cut_off() {
         let (hub, receiver) = held_listener(2).await;
         for n in 0..3 {
-            hub.publish(&change(&format!("c{n}")));
+            hub.publish(&change(&format!("c{n}"))).await;
         }
         assert!(
             receiver.cut_off_reason().is_some(),
