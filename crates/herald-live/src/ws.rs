@@ -106,25 +106,38 @@ impl Client {
                 frame = inbound.next() => match frame {
                     Some(Frame::Text(bytes)) => match std::str::from_utf8(&bytes) {
                         Ok(text) => self.answer(&sink, text).await,
-                        Err(_) => self.error(None, ApiError::new(ErrorKind::InvalidField, "a text frame is not UTF-8")),
+                        Err(_) => self.error(ApiError::new(ErrorKind::InvalidField, "a text frame is not UTF-8")).await,
                     },
-                    Some(Frame::Binary(_)) | Some(Frame::Continuation(_)) => self.error(None, ApiError::new(ErrorKind::InvalidField, "frames are JSON text")),
-                    Some(Frame::Ping(bytes)) => self.send(Message::Pong(bytes)),
+                    Some(Frame::Binary(_)) | Some(Frame::Continuation(_)) => self.error(ApiError::new(ErrorKind::InvalidField, "frames are JSON text")).await,
+                    Some(Frame::Ping(bytes)) => self.send(Message::Pong(bytes)).await,
                     Some(Frame::Pong(_)) => true,
                     Some(Frame::Close(_)) | None => false,
                 },
-                _ = ping.tick() => self.send(Message::Ping(Default::default())),
+                _ = ping.tick() => self.send(Message::Ping(Default::default())).await,
                 _ = self.control.closed() => return,
             };
             if !open {
                 break;
             }
         }
-        self.send(Message::Close(None));
+        // A body that is gone took the connection with it: there is nothing left to close.
+        self.send(Message::Close(None)).await;
     }
 
-    /// Handles one frame; false when the connection is gone.
+    /// Answers one frame; false when the connection is gone. Room for the answer is taken
+    /// first (waiting while the client has not read the answers before it), so the answer
+    /// enters the control queue the moment the frame is handled.
     async fn answer(&self, sink: &SinkShared, text: &str) -> bool {
+        let Ok(permit) = self.control.reserve().await else {
+            return false;
+        };
+        let answer = self.handle(sink, text).await;
+        permit.send(Message::Text(answer.into()));
+        true
+    }
+
+    /// The answer to one frame.
+    async fn handle(&self, sink: &SinkShared, text: &str) -> String {
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
             Err(err) => {
@@ -134,9 +147,9 @@ impl Client {
                 let problem = format!(
                     "a frame is {{\"type\":\"subscribe\",\"id\",\"channel\",\"selector\"?}} or {{\"type\":\"unsubscribe\",\"id\"}}: {err}"
                 );
-                return self.error(
+                return error_frame(
                     id.as_deref(),
-                    ApiError::new(ErrorKind::InvalidField, problem),
+                    &ApiError::new(ErrorKind::InvalidField, problem),
                 );
             }
         };
@@ -164,40 +177,43 @@ impl Client {
                 .await;
                 match subscribed {
                     // Nothing is awaited between the hub taking the subscription and this answer
-                    // entering the control queue, and this task and the body share the worker's
-                    // one thread: the body, which serves the control queue first, sends the
-                    // answer before any message of the subscription.
-                    Ok(()) => self.reply("subscribed", &id),
-                    Err(err) => self.error(Some(&id), err),
+                    // entering the control queue (its room is taken already), and this task and
+                    // the body share the worker's one thread: the body, which serves the control
+                    // queue first, sends the answer before any message of the subscription.
+                    Ok(()) => reply("subscribed", &id),
+                    Err(err) => error_frame(Some(&id), &err),
                 }
             }
             ClientFrame::Unsubscribe { id } => {
                 if self.hub.unsubscribe(sink, &tag(&id)).await {
-                    self.reply("unsubscribed", &id)
+                    reply("unsubscribed", &id)
                 } else {
                     let err = ApiError::new(
                         ErrorKind::UnknownSubscription,
                         "no subscription with this id on the connection",
                     );
-                    self.error(Some(&id), err)
+                    error_frame(Some(&id), &err)
                 }
             }
         }
     }
 
-    /// Queues a frame ahead of any message queued later; false when the connection is gone.
-    fn send(&self, message: Message) -> bool {
-        self.control.send(message).is_ok()
+    /// Queues a frame ahead of any message queued later, waiting for room; false when the
+    /// connection is gone.
+    async fn send(&self, message: Message) -> bool {
+        self.control.send(message).await.is_ok()
     }
 
-    fn reply(&self, kind: &str, id: &str) -> bool {
-        let text = json!({"type": kind, "id": id}).to_string();
-        self.send(Message::Text(text.into()))
+    /// Answers a frame that has no id with an error.
+    async fn error(&self, err: ApiError) -> bool {
+        self.send(Message::Text(error_frame(None, &err).into()))
+            .await
     }
+}
 
-    fn error(&self, id: Option<&str>, err: ApiError) -> bool {
-        self.send(Message::Text(error_frame(id, &err).into()))
-    }
+/// A frame that answers the subscription `id`: `{"type": kind, "id": id}`.
+fn reply(kind: &str, id: &str) -> String {
+    json!({"type": kind, "id": id}).to_string()
 }
 
 /// The hub's tag for a subscription: its id as a JSON string, ready to splice into frames.

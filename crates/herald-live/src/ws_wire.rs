@@ -20,20 +20,26 @@ use herald_hub::{Outgoing, SinkReceiver};
 /// pieces, and the server's write buffer stays small.
 const CHUNK_BYTES: usize = 64 * 1024;
 
+/// Most frames waiting in the control queue: answers, errors, pings and pongs, about one per
+/// client frame or keep-alive period. The connection's task takes room before it handles a
+/// client frame, so a client that sends without reading its answers is read no further once
+/// this many wait (back-pressure through TCP), and the queue never grows without bound.
+const CONTROL_QUEUE: usize = 16;
+
 /// What the connection's task sends through the body.
-pub(crate) type Control = mpsc::UnboundedSender<Message>;
+pub(crate) type Control = mpsc::Sender<Message>;
 
 /// The response body of a WebSocket connection.
 pub(crate) struct Outbound {
     sink: SinkReceiver,
-    control: mpsc::UnboundedReceiver<Message>,
+    control: mpsc::Receiver<Message>,
     codec: Codec,
     done: bool,
 }
 
 impl Outbound {
     pub(crate) fn new(sink: SinkReceiver) -> (Self, Control) {
-        let (control_tx, control) = mpsc::unbounded_channel();
+        let (control_tx, control) = mpsc::channel(CONTROL_QUEUE);
         let body = Self {
             sink,
             control,
@@ -76,8 +82,10 @@ impl Outbound {
 
     fn encode(&mut self, message: Message, chunk: &mut BytesMut) {
         self.done = matches!(message, Message::Close(_));
-        // Encoding a server's frame into a buffer cannot fail.
-        let _ = self.codec.encode(message, chunk);
+        // Only a continuation frame can fail to encode, and the server sends none.
+        if let Err(err) = self.codec.encode(message, chunk) {
+            tracing::error!(error = %err, "cannot encode a WebSocket frame");
+        }
     }
 
     /// The hub cut the connection off: an error frame with the reason, and a close frame (policy
