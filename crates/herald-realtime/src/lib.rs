@@ -8,12 +8,19 @@
 //! transport's.
 //!
 //! The modules, from the socket up: [`server`] accepts connections and hands each request to its
-//! app's socket.io service, and drains them on shutdown; `session` speaks the Backendless events
-//! of one connection, subscribing it in the node's hub (`herald-hub`) and forwarding what the hub
-//! puts into its buffer; `frames` holds the events' shapes.
+//! app's socket.io service, and drains them on shutdown, waiting for the `tasks` it keeps;
+//! `session` speaks the Backendless events of one connection, which `events` queues in order,
+//! subscribing it in the node's hub (`herald-hub`) and forwarding what the hub puts into its
+//! buffer; `emit` sends to the client and says what a failed send means; `frames` holds the
+//! events' shapes.
 
+mod emit;
+mod events;
 mod frames;
 pub mod server;
+#[cfg(test)]
+mod server_tests;
 mod session;
+mod tasks;
 
 pub use server::RealtimeServer;

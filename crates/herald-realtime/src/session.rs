@@ -19,8 +19,12 @@ use socketioxide::extract::{Data, SocketRef};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
+use crate::emit::{disconnect, emit};
+use crate::events::{self, Event};
 use crate::frames::{self, Answer, Delivery, Failure, Ready, Request, Stop};
+use crate::tasks::Tasks;
 use herald_hub::selector::parse_selector;
 use herald_hub::{Hub, Interest, SinkReceiver, SinkShared, SubscribeError, Transport};
 
@@ -61,18 +65,15 @@ struct Session {
     member: Member,
 }
 
-/// A client event, handled in the order the client sent it (socketioxide runs each handler in a
-/// task of its own, which would let a `SUB_OFF` overtake the `SUB_ON` before it).
-enum Event {
-    On(Request),
-    Off(Stop),
-    Call(Request),
-    /// The connection closed.
-    Close,
-}
-
-/// Sets up a connection that passed [`authenticate`].
-pub fn connect(socket: SocketRef, hub: Arc<Hub>, app: String) {
+/// Sets up a connection that passed [`authenticate`]; its tasks run in `tasks`, and its session
+/// ends when the connection closes or at `closing`.
+pub(crate) fn connect(
+    socket: SocketRef,
+    hub: Arc<Hub>,
+    app: String,
+    tasks: &Tasks,
+    closing: CancellationToken,
+) {
     let receiver = hub.connect(Transport::Realtime);
     let session = Arc::new(Session {
         hub,
@@ -84,28 +85,37 @@ pub fn connect(socket: SocketRef, hub: Arc<Hub>, app: String) {
             user_id: None,
         },
     });
-    tokio::spawn(forward(socket.clone(), receiver));
-    let (events, queue) = mpsc::unbounded_channel();
-    tokio::spawn(session.run(socket.clone(), queue));
+    tasks.spawn(forward(socket.clone(), receiver));
+    let (events, queue) = events::queue();
+    tasks.spawn(session.run(socket.clone(), queue, closing));
     // The handlers only queue: they are called in the order the packets came.
     let queue_on = events.clone();
-    socket.on("SUB_ON", move |Data(request): Data<Request>| {
-        let _ = queue_on.send(Event::On(request));
-        std::future::ready(())
-    });
+    socket.on(
+        "SUB_ON",
+        move |socket: SocketRef, Data(request): Data<Request>| {
+            queue_on.push(&socket, Event::On(request));
+            std::future::ready(())
+        },
+    );
     let queue_off = events.clone();
-    socket.on("SUB_OFF", move |Data(stop): Data<Stop>| {
-        let _ = queue_off.send(Event::Off(stop));
-        std::future::ready(())
-    });
+    socket.on(
+        "SUB_OFF",
+        move |socket: SocketRef, Data(stop): Data<Stop>| {
+            queue_off.push(&socket, Event::Off(stop));
+            std::future::ready(())
+        },
+    );
     let queue_call = events.clone();
-    socket.on("MET_REQ", move |Data(request): Data<Request>| {
-        let _ = queue_call.send(Event::Call(request));
-        std::future::ready(())
-    });
+    socket.on(
+        "MET_REQ",
+        move |socket: SocketRef, Data(request): Data<Request>| {
+            queue_call.push(&socket, Event::Call(request));
+            std::future::ready(())
+        },
+    );
     // After the events before it: a join still being handled is undone, not left behind.
     socket.on_disconnect(move || {
-        let _ = events.send(Event::Close);
+        events.close();
         std::future::ready(())
     });
 }
@@ -121,13 +131,13 @@ async fn forward(socket: SocketRef, mut receiver: SinkReceiver) {
             id: &outgoing.tag,
             data,
         };
-        if socket.emit("SUB_RES", &delivery).is_err() {
+        if !emit(&socket, "SUB_RES", &delivery) {
             break;
         }
     }
     if let Some(reason) = receiver.cut_off_reason() {
         tracing::warn!(reason, "realtime subscriber cut off");
-        let _ = socket.disconnect();
+        disconnect(&socket);
     }
 }
 
@@ -145,15 +155,27 @@ async fn until_connected(socket: &SocketRef) {
 }
 
 impl Session {
-    /// Handles the connection's events one after the other, until it closes.
-    async fn run(self: Arc<Self>, socket: SocketRef, mut queue: mpsc::UnboundedReceiver<Event>) {
+    /// Handles the connection's events one after the other, until it closes or the server does
+    /// (then what the client sent last goes unanswered: it is being disconnected).
+    async fn run(
+        self: Arc<Self>,
+        socket: SocketRef,
+        mut queue: mpsc::Receiver<Event>,
+        closing: CancellationToken,
+    ) {
         until_connected(&socket).await;
-        while let Some(event) = queue.recv().await {
+        loop {
+            let event = tokio::select! {
+                event = queue.recv() => event,
+                _ = closing.cancelled() => None,
+            };
+            let Some(event) = event else {
+                break;
+            };
             match event {
                 Event::On(request) => self.subscribe(&socket, request).await,
                 Event::Off(stop) => self.stop(&stop.id).await,
                 Event::Call(request) => self.call(&socket, request).await,
-                Event::Close => break,
             }
         }
         self.close().await;
@@ -236,17 +258,18 @@ impl Session {
         };
         match outcome {
             Ok(()) => {
-                let _ = socket.emit("SUB_READY", &Ready { id });
-                if request.name == "PUB_SUB_CONNECT" {
+                let ready = emit(socket, "SUB_READY", &Ready { id });
+                if ready && request.name == "PUB_SUB_CONNECT" {
                     // Some SDKs wait for SUB_READY, others for a first SUB_RES.
-                    let _ = socket.emit(
+                    emit(
+                        socket,
                         "SUB_RES",
                         &serde_json::json!({"id": id, "data": "connected"}),
                     );
                 }
             }
             Err(err) => {
-                let _ = socket.emit("SUB_RES", &Failure::new(id, &err));
+                emit(socket, "SUB_RES", &Failure::new(id, &err));
             }
         }
     }
@@ -324,15 +347,17 @@ impl Session {
                 format!("method {other} is not supported"),
             )),
         };
-        let _ = match outcome {
-            Ok(()) => socket.emit(
+        // What a failed answer means is emit's business: nothing is left to do here.
+        match outcome {
+            Ok(()) => emit(
+                socket,
                 "MET_RES",
                 &Answer {
                     id,
                     result: Value::Null,
                 },
             ),
-            Err(err) => socket.emit("MET_RES", &Failure::new(id, &err)),
+            Err(err) => emit(socket, "MET_RES", &Failure::new(id, &err)),
         };
     }
 

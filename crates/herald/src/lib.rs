@@ -215,7 +215,7 @@ impl Application {
             .map(|d| tokio::spawn(d.run(shutdown.clone(), self.drain)));
         let realtime = self
             .realtime
-            .map(|server| tokio::spawn(server.run(shutdown.clone())));
+            .map(|server| tokio::spawn(server.run(shutdown.clone(), self.drain)));
         let live = self.live.map(|hub| {
             tokio::spawn(herald_hub::node::run(
                 self.backends.live.clone(),
