@@ -194,4 +194,29 @@ mod tests {
             })
             .await;
     }
+
+    #[tokio::test]
+    async fn two_hubs_on_one_worker_thread_keep_their_fan_outs_apart() {
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async {
+                let (one, other) = (hub(8), hub(8));
+                let (one_worker, other_worker) = (one.worker_fanout(), other.worker_fanout());
+                let news = ChannelName::parse("news").unwrap();
+                let mut of_one = subscribed(&one, &one_worker, "a", &news).await;
+                let mut of_other = subscribed(&other, &other_worker, "b", &news).await;
+
+                one.publish(&message(&news)).await;
+                let delivered = tokio::time::timeout(Duration::from_secs(10), of_one.next())
+                    .await
+                    .expect("the worker hands the message out")
+                    .expect("the connection is open");
+                assert_eq!(&*delivered.tag, "a");
+                // Both workers' tasks have run by now (one thread, in order): the other hub's
+                // connection got nothing of the first hub's message.
+                tokio::task::yield_now().await;
+                assert!(of_other.try_next().is_none(), "another hub's message");
+            })
+            .await;
+    }
 }

@@ -2,8 +2,10 @@
 //! delivered once, by this process or the next one.
 
 use herald::Role;
+use serde_json::json;
 use std::time::Duration;
 
+use crate::realtime::connected;
 use crate::support::cleanup::Cleanup;
 use crate::support::process::{real_env, HeraldProcess};
 use crate::support::{
@@ -47,4 +49,22 @@ async fn messages_accepted_before_a_shutdown_are_delivered_once_after_it() {
     )
     .await;
     assert_each_once(&received, &accepted);
+}
+
+#[tokio::test]
+async fn a_realtime_client_connected_at_shutdown_is_closed_cleanly_and_herald_stops() {
+    let app = TestApp::spawn(Backend::InMemory).await;
+    let mut client = connected(&app).await;
+    let (event, _) = client
+        .sub_on("c1", "PUB_SUB_CONNECT", json!({"channel": "news"}))
+        .await;
+    assert_eq!(event, "SUB_READY");
+
+    let stopping = tokio::spawn(app.stop());
+    client.closed_by_server(Duration::from_secs(10)).await;
+    // The drain timeout is 2 s (test_config); nothing of the realtime server holds the stop up.
+    tokio::time::timeout(Duration::from_secs(10), stopping)
+        .await
+        .expect("herald stops")
+        .expect("joins");
 }

@@ -128,4 +128,25 @@ impl RtClient {
         .await;
         self.next_event(Duration::from_secs(10)).await
     }
+
+    /// Reads on until the server ends the connection, and asserts it did so cleanly: Engine.IO's
+    /// close packet, then the WebSocket's closing handshake, never a broken connection.
+    pub async fn closed_by_server(mut self, within: Duration) {
+        let until = Instant::now() + within;
+        let (mut close_packet, mut close_frame) = (false, false);
+        loop {
+            let message = tokio::time::timeout_at(until, self.socket.next())
+                .await
+                .expect("the server closes the connection in time");
+            match message {
+                Some(Ok(Message::Text(text))) if text.as_str() == "1" => close_packet = true,
+                Some(Ok(Message::Close(_))) => close_frame = true,
+                Some(Ok(_)) => {}
+                None | Some(Err(tokio_tungstenite::tungstenite::Error::ConnectionClosed)) => break,
+                Some(Err(err)) => panic!("the connection broke instead of closing: {err}"),
+            }
+        }
+        assert!(close_packet, "Engine.IO's close packet");
+        assert!(close_frame, "a WebSocket close frame");
+    }
 }
