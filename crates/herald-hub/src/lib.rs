@@ -5,7 +5,7 @@
 //! Data flows one way. [`node::run`] takes what the live bus (`herald_backend::live`) routes to
 //! the node (every message of every channel the node has subscribers of, once, whichever ingest
 //! and dispatcher handled it, plus the commands and presence changes of those channels) and hands
-//! it to the [`Hub`]. The hub drops second copies ([`recent`]), renders each message once, and
+//! it to the [`Hub`]. The hub drops second copies (`recent`), renders each message once, and
 //! offers it to each matching subscription: straight into the connection's bounded buffer
 //! ([`sink`]) for connections opened with [`Hub::connect`], or through the queue of the HTTP
 //! worker thread that serves the connection for those opened through a [`WorkerFanout`], so the
@@ -23,6 +23,7 @@ pub mod selector;
 pub mod sink;
 
 pub use error::SubscribeError;
-pub use hub::{Hub, HubSettings, Interest, WorkerFanout};
+pub use hub::worker_fanout::WorkerFanout;
+pub use hub::{Hub, HubSettings, Interest};
 pub use metrics::LiveMetrics;
 pub use sink::{Outgoing, Rendered, SinkReceiver, SinkShared, Transport};

@@ -1,5 +1,5 @@
 //! What the live handlers share: the node's hub and the keep-alive period ([`LiveState`]), this
-//! worker's fan-out, and the guard that ends a connection's subscriptions ([`Connection`]).
+//! worker's fan-out, and the guard that ends a connection's subscriptions (`Connection`).
 
 use herald_hub::{Hub, SinkShared};
 use std::sync::Arc;

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
 
-use crate::RealtimeServer;
+use crate::server::RealtimeServer;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -124,6 +124,9 @@ async fn a_client_connected_at_shutdown_is_closed_cleanly_and_run_returns_before
             Some(Ok(Message::Close(_))) => close_frame = true,
             Some(Ok(_)) => {}
             None | Some(Err(WsError::ConnectionClosed)) => break,
+            // The server may drop the TCP connection once its close frame is out: the client's
+            // reply then finds it gone.
+            Some(Err(_)) if close_frame => break,
             Some(Err(err)) => panic!("the connection broke instead of closing: {err}"),
         }
     }
@@ -148,7 +151,8 @@ async fn a_client_connected_at_shutdown_is_closed_cleanly_and_run_returns_before
 }
 
 #[tokio::test]
-async fn run_returns_within_the_drain_timeout_and_drops_a_connection_that_does_not_finish_its_request() {
+async fn run_returns_within_the_drain_timeout_and_drops_a_connection_that_does_not_finish_its_request(
+) {
     let drain = Duration::from_millis(300);
     let served = serve(drain);
     let mut stalled = tokio::net::TcpStream::connect(served.address)

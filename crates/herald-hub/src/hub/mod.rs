@@ -27,10 +27,9 @@ use state::{ChannelKey, FanoutJob, SinkEntry, State, Subscription};
 mod fanout;
 mod presence;
 mod state;
-mod worker_fanout;
+pub mod worker_fanout;
 
 pub use state::Interest;
-pub use worker_fanout::WorkerFanout;
 
 /// The limits of the hub.
 #[derive(Debug, Clone, Copy)]
@@ -85,7 +84,7 @@ impl Hub {
 
     /// Opens a connection's buffer, offered to from the intake's thread. The transport must
     /// [`Hub::disconnect`] it when it ends. A connection served by an HTTP worker thread opens
-    /// through the worker's [`WorkerFanout`] instead.
+    /// through the worker's [`worker_fanout::WorkerFanout`] instead.
     pub fn connect(&self, transport: Transport) -> SinkReceiver {
         self.open(transport, None)
     }
