@@ -1,6 +1,7 @@
 //! Chooses and builds the backends once, from configuration: RabbitMQ and Redis when their URLs
 //! are set, the embedded in-memory ones otherwise.
 
+use herald_runtime::clock::Clock;
 use herald_runtime::{Config, Health};
 use prometheus::Registry;
 use std::sync::Arc;
@@ -18,8 +19,9 @@ use crate::store::inbox::{InboxSettings, InboxStore, MemoryInboxStore, RedisInbo
 use crate::store::keys::Keys;
 use crate::store::presence::{MemoryPresenceStore, PresenceStore, RedisPresenceStore};
 use crate::store::redis_conn::RedisConn;
-use crate::store::schedule::{MemoryScheduleStore, RedisScheduleStore, ScheduleStore};
-use crate::store::status::{MemoryStatusStore, RedisStatusStore, StatusStore};
+use crate::store::memory::MemoryStore;
+use crate::store::schedule::{RedisScheduleStore, ScheduleStore};
+use crate::store::status::{RedisStatusStore, StatusStore};
 
 /// The backends of one process, shared by its roles.
 #[derive(Clone)]
@@ -31,6 +33,9 @@ pub struct Backends {
     pub live: Arc<dyn LiveBus>,
     /// Which realtime connections are joined to each channel, on every node.
     pub presence: Arc<dyn PresenceStore>,
+    /// The process's clock: the memory stores keep time by it, and every role that holds the
+    /// backends reads the time from it (Redis keeps its own, for what Redis decides).
+    pub clock: Clock,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +47,8 @@ pub enum BackendError {
 }
 
 impl Backends {
-    /// Builds the backends `config` names and registers their readiness probes with `health`.
+    /// Builds the backends `config` names, on `clock`, and registers their readiness probes with
+    /// `health`.
     /// Connections are opened in the background: the process starts, not ready, while RabbitMQ or
     /// Redis is down, and becomes ready when they are up.
     pub fn start(
@@ -50,6 +56,7 @@ impl Backends {
         role: &str,
         registry: &Registry,
         health: &Health,
+        clock: Clock,
     ) -> Result<Self, BackendError> {
         let inbox_settings = InboxSettings {
             window: Duration::from_secs(config.polling.window_seconds),
@@ -112,12 +119,14 @@ impl Backends {
                         &node,
                         Duration::from_secs(config.live.presence_ttl_seconds),
                     )),
+                    clock,
                 })
             }
             _ => Ok(Self::in_memory(
                 status_ttl,
                 inbox_settings,
                 config.live.node_queue_max_length as usize,
+                clock,
             )),
         }
     }
@@ -127,15 +136,18 @@ impl Backends {
         status_ttl: Duration,
         inbox_settings: InboxSettings,
         live_capacity: usize,
+        clock: Clock,
     ) -> Self {
-        let statuses = Arc::new(MemoryStatusStore::new(status_ttl));
+        // One store for both seams: cancel and fire take the same lock.
+        let store = Arc::new(MemoryStore::new(status_ttl, clock.clone()));
         Self {
             queue: Arc::new(MemoryQueue::new()),
-            statuses: statuses.clone(),
+            statuses: store.clone(),
             inboxes: Arc::new(MemoryInboxStore::new(inbox_settings)),
-            schedule: Arc::new(MemoryScheduleStore::new(statuses)),
+            schedule: store,
             live: Arc::new(MemoryLiveBus::new(live_capacity)),
             presence: Arc::new(MemoryPresenceStore::new()),
+            clock,
         }
     }
 }

@@ -7,14 +7,14 @@ use serde_json::Value;
 use crate::channel::ChannelName;
 use crate::headers::Headers;
 use crate::ids::{MessageId, OccurrenceId};
-use crate::schedule::ScheduleFields;
+use crate::schedule::{AcceptedSchedule, ScheduleFields};
 
 /// The envelope version this build writes and reads.
 pub const ENVELOPE_VERSION: u64 = 1;
 
 /// One occurrence of a message on its way to subscribers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "Wire")]
 pub struct Envelope {
     /// Always [`ENVELOPE_VERSION`]; a consumer refuses versions it does not know.
     pub v: u64,
@@ -27,14 +27,53 @@ pub struct Envelope {
     pub publisher_id: Option<String>,
     #[serde(default)]
     pub headers: Headers,
-    /// The schedule as the publisher sent it (0 when unset).
-    #[serde(default)]
-    pub schedule: ScheduleFields,
+    /// The schedule: on the wire the fields as the publisher sent them (0 when unset), and the
+    /// schedule they resolved to when ingest accepted them at `accepted_at`.
+    pub schedule: AcceptedSchedule,
     /// When ingest accepted the message, ms since the epoch.
     pub accepted_at: i64,
     /// The W3C trace context of the publish request, so the delivery joins its trace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
+}
+
+/// An envelope as it is written, before its schedule is derived.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Wire {
+    v: u64,
+    message_id: MessageId,
+    occurrence: u64,
+    app_id: String,
+    channel: ChannelName,
+    message: Value,
+    publisher_id: Option<String>,
+    #[serde(default)]
+    headers: Headers,
+    #[serde(default)]
+    schedule: ScheduleFields,
+    accepted_at: i64,
+    #[serde(default)]
+    traceparent: Option<String>,
+}
+
+impl From<Wire> for Envelope {
+    fn from(wire: Wire) -> Self {
+        Self {
+            v: wire.v,
+            message_id: wire.message_id,
+            occurrence: wire.occurrence,
+            app_id: wire.app_id,
+            channel: wire.channel,
+            message: wire.message,
+            publisher_id: wire.publisher_id,
+            headers: wire.headers,
+            // The one rule ingest applied, at the time it applied it.
+            schedule: AcceptedSchedule::accepted(wire.schedule, wire.accepted_at),
+            accepted_at: wire.accepted_at,
+            traceparent: wire.traceparent,
+        }
+    }
 }
 
 /// Why bytes from the queue are not an envelope this build can handle.
@@ -93,11 +132,14 @@ mod tests {
             message,
             publisher_id: Some("pub".into()),
             headers: Headers::parse(&headers).unwrap(),
-            schedule: ScheduleFields {
-                publish_at: 5,
-                repeat_every: 1,
-                repeat_expires_at: 9,
-            },
+            schedule: AcceptedSchedule::accepted(
+                ScheduleFields {
+                    publish_at: 5,
+                    repeat_every: 1,
+                    repeat_expires_at: 9,
+                },
+                1_800_000_000_000,
+            ),
             accepted_at: 1_800_000_000_000,
             traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
         }
@@ -140,6 +182,26 @@ mod tests {
                     .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
+    }
+
+    #[test]
+    fn an_envelope_of_today_decodes_with_its_schedule_and_encodes_as_it_came() {
+        let text = json!({
+            "v": 1, "messageId": MessageId::new_random().to_string(), "occurrence": 2,
+            "appId": "app", "channel": "news", "message": "hi", "publisherId": null,
+            "headers": {}, "schedule": {"publishAt": 0, "repeatEvery": 5, "repeatExpiresAt": 0},
+            "acceptedAt": 1_800_000_000_000i64,
+        });
+        let env = Envelope::decode(&serde_json::to_vec(&text).unwrap()).unwrap();
+        assert_eq!(
+            env.schedule.schedule(),
+            crate::schedule::Schedule::Repeating {
+                first_at_ms: 1_800_000_000_000,
+                every_seconds: 5,
+                expires_at_ms: None
+            }
+        );
+        assert_eq!(serde_json::to_value(&env).unwrap(), text);
     }
 
     proptest! {

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ErrorKind};
 use crate::headers::Headers;
-use crate::schedule::{Schedule, ScheduleFields};
+use crate::schedule::{AcceptedSchedule, ScheduleFields};
 
 /// The rules a publish is validated against.
 #[derive(Debug, Clone, Copy)]
@@ -20,9 +20,8 @@ pub struct PublishRequest {
     pub message: Value,
     pub publisher_id: Option<String>,
     pub headers: Headers,
-    /// The schedule fields as sent, echoed to subscribers.
-    pub fields: ScheduleFields,
-    pub schedule: Schedule,
+    /// The schedule fields as sent (echoed to subscribers) and the schedule they resolved to.
+    pub schedule: AcceptedSchedule,
 }
 
 impl PublishRequest {
@@ -47,12 +46,11 @@ impl PublishRequest {
         };
         refuse_push_only(&body)?;
         let fields = ScheduleFields::parse(&body)?;
-        let schedule = Schedule::resolve(fields, now_ms, rules.skew_tolerance_ms)?;
+        let schedule = AcceptedSchedule::resolve(fields, now_ms, rules.skew_tolerance_ms)?;
         Ok(Self {
             message,
             publisher_id,
             headers,
-            fields,
             schedule,
         })
     }
@@ -99,6 +97,7 @@ fn refuse_push_only(body: &Map<String, Value>) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schedule::Schedule;
     use serde_json::json;
 
     const NOW: i64 = 1_800_000_000_000;
@@ -122,7 +121,7 @@ mod tests {
         ] {
             let req = parse(json!({"message": message.clone(), "foo": "333"})).unwrap();
             assert_eq!(req.message, message);
-            assert_eq!(req.schedule, Schedule::Immediate);
+            assert_eq!(req.schedule.schedule(), Schedule::Immediate);
         }
     }
 
@@ -198,7 +197,7 @@ mod tests {
             5030
         );
         let req = parse(json!({"message": 1, "publishAt": NOW + 60_000})).unwrap();
-        assert!(req.schedule.is_deferred());
-        assert_eq!(req.fields.publish_at, NOW + 60_000);
+        assert!(req.schedule.schedule().is_deferred());
+        assert_eq!(req.schedule.fields().publish_at, NOW + 60_000);
     }
 }

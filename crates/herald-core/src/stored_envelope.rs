@@ -16,7 +16,7 @@ use crate::channel::ChannelName;
 use crate::envelope::{Envelope, EnvelopeError, ENVELOPE_VERSION};
 use crate::headers::Headers;
 use crate::ids::MessageId;
-use crate::schedule::ScheduleFields;
+use crate::schedule::AcceptedSchedule;
 
 /// The envelope's fields after its identity, in [`Envelope`]'s order and with its names, so that
 /// identity + these is an envelope as [`Envelope::encode`] writes it.
@@ -27,7 +27,7 @@ struct Rest<'a> {
     message: &'a Value,
     publisher_id: &'a Option<String>,
     headers: &'a Headers,
-    schedule: &'a ScheduleFields,
+    schedule: &'a AcceptedSchedule,
     accepted_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     traceparent: &'a Option<String>,
@@ -109,11 +109,14 @@ mod tests {
             message,
             publisher_id: Some("pub".into()),
             headers: crate::headers::Headers::parse(&json!({"kind": "a", "n": 3})).unwrap(),
-            schedule: ScheduleFields {
-                publish_at: 1_800_000_000_000,
-                repeat_every: 5,
-                repeat_expires_at: 1_800_000_100_000,
-            },
+            schedule: AcceptedSchedule::accepted(
+                crate::schedule::ScheduleFields {
+                    publish_at: 1_800_000_000_000,
+                    repeat_every: 5,
+                    repeat_expires_at: 1_800_000_100_000,
+                },
+                1_799_999_999_000,
+            ),
             accepted_at: 1_799_999_999_000,
             traceparent,
         }

@@ -19,7 +19,6 @@ use tracing::Instrument;
 
 use crate::lanes::Turn;
 use crate::metrics::DispatcherMetrics;
-use herald_runtime::clock::now_ms;
 
 /// Longest pause between two attempts while a store is unavailable.
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(2);
@@ -119,7 +118,7 @@ async fn handle_item(
                 Ok(outcome) => {
                     metrics.deliveries.with_label_values(&[outcome]).inc();
                     metrics.handling_seconds.observe(started.elapsed().as_secs_f64());
-                    let delay_ms = (now_ms() - envelope.accepted_at).max(0) as f64;
+                    let delay_ms = (backends.clock.now_ms() - envelope.accepted_at).max(0) as f64;
                     metrics.end_to_end_seconds.observe(delay_ms / 1000.0);
                     return Handled::Delivered;
                 }
@@ -162,7 +161,7 @@ async fn deliver(
             },
         )
         .await?;
-    let json = PolledMessage::new(envelope, now_ms()).to_json();
+    let json = PolledMessage::new(envelope, backends.clock.now_ms()).to_json();
     let polled = Polled {
         occurrence: envelope.occurrence_id(),
         json: &json,

@@ -17,7 +17,7 @@
 //! claimed before its time), and one late-handled answer does not make every shard late.
 
 use herald_backend::store::schedule::Woken;
-use herald_runtime::clock::now_us;
+use herald_runtime::clock::Clock;
 use std::time::Duration;
 
 /// The longest a shard goes unclaimed.
@@ -35,6 +35,8 @@ pub struct ShardClocks {
     claimed_at: Vec<i64>,
     /// Redis's clock minus this node's, µs.
     offset: Offset,
+    /// This node's clock.
+    clock: Clock,
 }
 
 /// The largest offset sample of the current half window and of the one before.
@@ -74,18 +76,19 @@ impl Offset {
 }
 
 impl ShardClocks {
-    /// Every shard needs a claim at once.
-    pub fn new(shards: u32) -> Self {
+    /// Every shard needs a claim at once; `clock` is this node's.
+    pub fn new(shards: u32, clock: Clock) -> Self {
         Self {
             wake_at: vec![i64::MIN; shards as usize],
             claimed_at: vec![i64::MIN; shards as usize],
             offset: Offset::new(),
+            clock,
         }
     }
 
     /// Redis's clock now (µs), as this node follows it.
     fn now(&self) -> i64 {
-        now_us() + self.offset.get()
+        self.clock.now_us().saturating_add(self.offset.get())
     }
 
     /// Redis's clock minus this node's, µs: the largest sample of the window.
@@ -146,12 +149,13 @@ impl ShardClocks {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use herald_runtime::clock::ManualClock;
     use std::collections::BTreeMap;
 
     /// Clocks whose every shard was just claimed with nothing left.
     fn idle(shards: u32) -> (ShardClocks, i64) {
-        let mut clocks = ShardClocks::new(shards);
-        let now = now_us();
+        let mut clocks = ShardClocks::new(shards, ManualClock::at_system_time().clock());
+        let now = clocks.clock.now_us();
         for shard in 0..shards {
             clocks.claimed(shard, now, now, None);
         }
@@ -178,14 +182,14 @@ mod tests {
 
     #[test]
     fn every_shard_is_claimed_first() {
-        assert_eq!(ShardClocks::new(3).due(), [0, 1, 2]);
+        assert_eq!(ShardClocks::new(3, Clock::system()).due(), [0, 1, 2]);
     }
 
     /// Asserts the pause runs to `from_us + target`: exactly `target` less the time passed since
     /// `from_us` (within a millisecond), however slowly the test runs.
     fn assert_pause_runs_to(clocks: &ShardClocks, from_us: i64, target: Duration) {
         let pause = clocks.pause();
-        let passed = Duration::from_micros((now_us() - from_us) as u64);
+        let passed = Duration::from_micros((clocks.clock.now_us() - from_us) as u64);
         assert!(pause <= target, "{pause:?} > {target:?}");
         assert!(
             pause + passed + Duration::from_millis(1) >= target,

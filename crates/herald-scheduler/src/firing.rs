@@ -9,7 +9,6 @@ use futures_util::future::join_all;
 use herald_backend::store::schedule::{Claim, Fire, Wakeups};
 use herald_backend::Backends;
 use herald_core::stored_envelope;
-use herald_runtime::clock::now_us;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -41,7 +40,7 @@ impl Firing {
     /// Runs until `shutdown`. Claims it holds when stopped are taken back after their lease.
     pub async fn run(self, shutdown: CancellationToken) {
         let shards = self.backends.schedule.shards();
-        let mut clocks = ShardClocks::new(shards);
+        let mut clocks = ShardClocks::new(shards, self.backends.clock.clone());
         let mut gauges = vec![ShardGauge::default(); shards as usize];
         let mut failures = 0u32;
         while !shutdown.is_cancelled() {
@@ -63,7 +62,7 @@ impl Firing {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = self.wakeups.changed() => tracing::debug!("scheduler woken"),
-                _ = tokio::time::sleep(pause) => {}
+                _ = self.backends.clock.sleep(pause) => {}
             }
         }
         // What was published gets committed; what was claimed and not published fires again
@@ -151,7 +150,7 @@ impl Firing {
     async fn shard_round(&self, shard: u32) -> Result<ShardRound, herald_backend::StoreError> {
         let schedule = &self.backends.schedule;
         let claim = schedule.claim(shard, self.batch, self.lease).await?;
-        let answered_us = now_us();
+        let answered_us = self.backends.clock.now_us();
         self.metrics.expired_leases.inc_by(claim.expired_leases);
         // On failure every claim stays leased, and fires again after the lease.
         let fired = schedule.fire(shard, &claim.members).await?;

@@ -49,20 +49,8 @@ async fn take(
             return;
         }
     };
-    let fields = envelope.schedule;
-    // The same rule ingest applied: a publishAt not in the future means the time it was accepted.
-    let first_at_ms = fields.publish_at.max(envelope.accepted_at);
-    let expires_at_ms = if fields.repeat_every > 0 {
-        fields.repeat_expires_at
-    } else {
-        0
-    };
-    let last = if expires_at_ms > 0 {
-        expires_at_ms
-    } else {
-        first_at_ms
-    };
-    let ttl = status_ttl + Duration::from_millis((last - envelope.accepted_at).max(0) as u64);
+    let schedule = envelope.schedule.schedule().deferred(envelope.accepted_at);
+    let ttl = schedule.ttl(envelope.accepted_at, status_ttl);
     let member = Member {
         app: envelope.app_id.clone(),
         id: envelope.message_id,
@@ -74,9 +62,7 @@ async fn take(
         let entry = NewEntry {
             member: &member,
             envelope: &stored,
-            first_at_ms,
-            every_seconds: fields.repeat_every,
-            expires_at_ms,
+            schedule,
             ttl,
         };
         match backends.schedule.store(entry).await {

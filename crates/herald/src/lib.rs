@@ -22,6 +22,7 @@ use herald_ingest::metrics::IngestMetrics;
 use herald_ingest::IngestState;
 use herald_live::LiveState;
 use herald_realtime::RealtimeServer;
+use herald_runtime::clock::Clock;
 use herald_runtime::{Config, Health};
 use herald_scheduler::{Scheduler, SchedulerMetrics};
 use prometheus::Registry;
@@ -47,6 +48,15 @@ pub struct Application {
 impl Application {
     /// Starts the backends and binds the HTTP listener (port 0 picks a free port).
     pub async fn build(role: Role, config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(role, config, Clock::system()).await
+    }
+
+    /// [`Application::build`] on `clock` (tests drive time with a manual one).
+    pub async fn build_with_clock(
+        role: Role,
+        config: Config,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
         if config.in_memory() && role != Role::Standalone {
             anyhow::bail!(
                 "the {role} role runs on RabbitMQ and Redis: set amqp.url and redis.url \
@@ -55,7 +65,7 @@ impl Application {
         }
         let registry = Registry::new();
         let health = Health::new();
-        let backends = Backends::start(&config, role.as_str(), &registry, &health)?;
+        let backends = Backends::start(&config, role.as_str(), &registry, &health, clock)?;
         let listener = TcpListener::bind(config.http.listen)
             .with_context(|| format!("http.listen: cannot listen on {}", config.http.listen))?;
         let address = listener.local_addr()?;

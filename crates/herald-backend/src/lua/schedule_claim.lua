@@ -7,6 +7,8 @@
 -- ARGV[2]: lease, ms
 -- Returns: {now (µs), expired leases, earliest remaining due time or -1, earliest lease or -1,
 --          entries left due (pending), entries leased (in flight), members...}
+-- Mirrors herald_core::schedule::Schedule::occurrence_at through the due set's scores, which
+-- schedule_store.lua, schedule_fire.lua and schedule_commit.lua set from it: due means score <= now.
 local t = redis.call('TIME')
 local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local now = math.floor(now_us / 1000)

@@ -10,6 +10,9 @@
 -- ARGV[1]: time to live of a status record after the last occurrence, ms
 -- ARGV[2i], ARGV[2i+1]: entry i's member in the shard's sets, and the occurrence published
 -- Returns, per entry: the due time of its next occurrence, ms, or -1 when there is none
+-- Mirrors herald_core::schedule::Schedule::occurrence_at (occurrence k+1, none past the expiry)
+-- and herald_core::schedule::ttl_until (the records live until the next occurrence, then the
+-- status TTL).
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local status_ttl = tonumber(ARGV[1])

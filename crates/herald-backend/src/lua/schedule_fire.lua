@@ -10,6 +10,9 @@
 -- ARGV[i]: entry i's member in the shard's sets
 -- Returns, per entry: {-1} gone (cancelled or finished), {-2, due} not due yet, or
 --   {occurrence, due, skipped now, interval s, envelope}
+-- Mirrors herald_core::schedule::Schedule::occurrence_at (the due time of occurrence k) and
+-- Schedule::latest_due (the occurrence that fires after missed ones: the latest not after now,
+-- nor after the expiry).
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local gone, later = {}, {}

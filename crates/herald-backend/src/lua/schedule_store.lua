@@ -11,6 +11,9 @@
 -- ARGV[4]: last allowed occurrence time, ms (0: until cancelled)
 -- ARGV[5]: time to live of the entry, ms
 -- Returns: the due time of the entry's next occurrence, ms, or -1 when the message is dropped
+-- Mirrors herald_core::schedule::Schedule::occurrence_at (occurrence `next` is due at
+-- first + next * every * 1000); ARGV[5] is Schedule::ttl, computed by the caller. Lua's numbers
+-- are doubles: the times are exact below 2^53 ms, which any real schedule is.
 if redis.call('HGET', KEYS[1], 's') ~= 'scheduled' then
   return -1
 end

@@ -4,6 +4,7 @@
 
 pub mod inbox;
 pub mod keys;
+pub mod memory;
 pub mod presence;
 pub mod redis_conn;
 pub mod schedule;

@@ -5,17 +5,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use herald_backend::queue::Route;
 use herald_core::envelope::ENVELOPE_VERSION;
 use herald_core::publish::PublishRequest;
-use herald_core::schedule::Schedule;
 use herald_core::status::DeliveryKind;
 use herald_core::{ApiError, ChannelName, Envelope, ErrorKind, MessageId};
-use std::time::Duration;
 
 use crate::body::{read_json, EmptyBody};
 use crate::state::IngestState;
 use herald_http::path::path_param;
 use herald_http::AppContext;
 use herald_http::HttpError;
-use herald_runtime::clock::now_ms;
 
 #[tracing::instrument(name = "publish", skip_all, fields(app = %app.0.id, message_id))]
 pub async fn publish(
@@ -32,19 +29,20 @@ pub async fn publish(
     herald_runtime::trace_context::adopt(&span, incoming);
     let channel = ChannelName::parse(&path_param(&req, "channel"))?;
     let body = read_json(&req, payload, state.body_limit, EmptyBody::Refuse).await?;
-    let now = now_ms();
+    let now = state.backends.clock.now_ms();
     let request = PublishRequest::parse(body, now, state.rules)?;
     let message_id = MessageId::new_random();
     span.record("message_id", tracing::field::display(message_id));
 
-    let (route, kind) = if request.schedule.is_deferred() {
+    let schedule = request.schedule.schedule();
+    let (route, kind) = if schedule.is_deferred() {
         (Route::Schedule, DeliveryKind::Deferred)
     } else {
         (Route::Dispatch, DeliveryKind::Immediate)
     };
     // Written before the publish, so the status exists by the time anyone can learn the id, and
     // a dispatcher that is faster than this handler finds a record to mark published.
-    let ttl = state.status_ttl + Duration::from_millis(last_occurrence_in(&request.schedule, now));
+    let ttl = schedule.ttl(now, state.status_ttl);
     state
         .backends
         .statuses
@@ -60,7 +58,7 @@ pub async fn publish(
         message: request.message,
         publisher_id: request.publisher_id,
         headers: request.headers,
-        schedule: request.fields,
+        schedule: request.schedule,
         accepted_at: now,
         traceparent: herald_runtime::trace_context::outgoing(&span, incoming),
     };
@@ -76,21 +74,6 @@ pub async fn publish(
         "messageId": message_id,
         "errorMessage": null,
     })))
-}
-
-/// How long from `now` until the schedule's last occurrence, in ms (0 for immediate; for an
-/// endless repeat, until its first occurrence: the scheduler extends the record as it fires).
-fn last_occurrence_in(schedule: &Schedule, now: i64) -> u64 {
-    let last = match *schedule {
-        Schedule::Immediate => now,
-        Schedule::Delayed { at_ms } => at_ms,
-        Schedule::Repeating {
-            first_at_ms,
-            expires_at_ms,
-            ..
-        } => expires_at_ms.unwrap_or(first_at_ms),
-    };
-    (last - now).max(0) as u64
 }
 
 /// `POST .../messaging` or `.../messaging/`: a publish without a channel name.

@@ -4,8 +4,10 @@
 
 use herald_backend::store::schedule::{shard_of, Member, NewEntry, Wakeups};
 use herald_backend::Backends;
+use herald_core::schedule::Schedule;
 use herald_core::status::DeliveryKind;
 use herald_core::MessageId;
+use herald_runtime::clock::Clock;
 use herald_runtime::Health;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +26,7 @@ async fn a_stored_entry_wakes_the_loops_with_its_shard_and_due_time(backend: Bac
             "scheduler",
             &prometheus::Registry::new(),
             &Health::new(),
+            Clock::system(),
         )
         .expect("backends start")
     };
@@ -61,9 +64,7 @@ async fn a_stored_entry_wakes_the_loops_with_its_shard_and_due_time(backend: Bac
         .store(NewEntry {
             member: &member,
             envelope: "{}",
-            first_at_ms: due,
-            every_seconds: 0,
-            expires_at_ms: 0,
+            schedule: Schedule::Delayed { at_ms: due },
             ttl,
         })
         .await

@@ -5,11 +5,9 @@
 //! Each step is one call for the whole batch: a message's keys share its shard's hash tag. See
 //! `src/lua/schedule_*.lua`.
 
-pub(crate) mod memory;
 mod redis;
 mod wakeups;
 
-pub use memory::MemoryScheduleStore;
 pub use redis::RedisScheduleStore;
 pub use wakeups::{Wakeups, Woken};
 
@@ -47,11 +45,9 @@ pub struct NewEntry<'a> {
     /// The message's envelope in its stored form (`herald_core::stored_envelope`): the store
     /// keeps it as it is and gives it back when an occurrence fires.
     pub envelope: &'a str,
-    pub first_at_ms: i64,
-    /// 0 for a one-shot message.
-    pub every_seconds: u64,
-    /// 0 when it repeats until cancelled.
-    pub expires_at_ms: i64,
+    /// When its occurrences are due (`herald_core::schedule`, the one model of the time rules);
+    /// a deferred schedule, never [`Schedule::Immediate`](herald_core::schedule::Schedule).
+    pub schedule: herald_core::schedule::Schedule,
     pub ttl: Duration,
 }
 

@@ -64,14 +64,17 @@ impl ScheduleStore for RedisScheduleStore {
         let mut conn = self.conn.get()?;
         let member = entry.member;
         let shard = self.shard(member);
+        let first_at_ms = entry.schedule.first_at_ms().ok_or_else(|| {
+            StoreError::Unexpected("an immediate message has no place in the schedule".into())
+        })?;
         let due: i64 = STORE
             .key(self.keys.status(&member.app, member.id))
             .key(self.keys.schedule_entry(&member.app, member.id))
             .key(self.keys.schedule_envelope(&member.app, member.id))
             .arg(entry.envelope)
-            .arg(entry.first_at_ms)
-            .arg(entry.every_seconds)
-            .arg(entry.expires_at_ms)
+            .arg(first_at_ms)
+            .arg(entry.schedule.every_seconds())
+            .arg(entry.schedule.expires_at_ms().unwrap_or(0))
             .arg(entry.ttl.as_millis() as u64)
             .invoke_async(&mut conn)
             .await?;

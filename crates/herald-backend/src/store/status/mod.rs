@@ -2,10 +2,8 @@
 //! it. Every transition is conditional on the current status, so the order in which a redelivery,
 //! a cancel and a publish arrive cannot move a record backwards.
 
-pub(crate) mod memory;
 mod redis;
 
-pub use memory::MemoryStatusStore;
 pub use redis::RedisStatusStore;
 
 use async_trait::async_trait;
