@@ -12,10 +12,18 @@ use std::time::Duration;
 use crate::support::process::{real_env, HeraldProcess};
 use crate::support::proxy::{amqp_through_proxy, url_address, url_through, Proxy};
 use crate::support::{
-    count_by_id, fresh_prefix, now_ms, poll_until, publish_due_at, real_urls, test_config, Backend,
-    Client, TestApp,
+    count_by_id, eventually, fresh_prefix, now_ms, poll_until, publish_due_at, real_urls,
+    test_config, Backend, Client, TestApp, APP_ID,
 };
 use herald_backend::store::keys::Keys;
+use herald_backend::store::schedule::{Member, NewEntry};
+use herald_backend::Backends;
+use herald_core::envelope::ENVELOPE_VERSION;
+use herald_core::schedule::{AcceptedSchedule, ScheduleFields};
+use herald_core::status::DeliveryKind;
+use herald_core::{stored_envelope, ChannelName, Envelope, MessageId};
+use herald_runtime::clock::Clock;
+use herald_runtime::Health;
 
 /// Ingest and a dispatcher under `prefix`, in this process.
 async fn ingest_and_dispatcher(prefix: &str) -> (TestApp, TestApp) {
@@ -75,6 +83,67 @@ async fn due_entries(prefix: &str) -> i64 {
         total += n;
     }
     total
+}
+
+/// Takes a message on "news" repeating every `every_seconds` from `first_at_ms` into the
+/// schedule of `prefix` through the store API, as a scheduler would have taken it at that time:
+/// when `first_at_ms` is past, its first occurrences came due while no scheduler ran.
+async fn schedule_since(prefix: &str, first_at_ms: i64, every_seconds: u64) -> MessageId {
+    let config = test_config(Backend::Real, prefix);
+    let backends = Backends::start(
+        &config,
+        "scheduler",
+        &prometheus::Registry::new(),
+        &Health::new(),
+        Clock::system(),
+    )
+    .expect("backends start");
+    let fields = ScheduleFields {
+        publish_at: first_at_ms,
+        repeat_every: every_seconds,
+        repeat_expires_at: 0,
+    };
+    let envelope = Envelope {
+        v: ENVELOPE_VERSION,
+        message_id: MessageId::new_random(),
+        occurrence: 0,
+        app_id: APP_ID.into(),
+        channel: ChannelName::parse("news").unwrap(),
+        message: json!("tick"),
+        publisher_id: None,
+        headers: Default::default(),
+        schedule: AcceptedSchedule::accepted(fields, first_at_ms),
+        accepted_at: first_at_ms,
+        traceparent: None,
+    };
+    let id = envelope.message_id;
+    let schedule = envelope.schedule.schedule();
+    let ttl = schedule.ttl(now_ms(), Duration::from_secs(600));
+    let backends = &backends;
+    eventually(Duration::from_secs(10), "redis takes the status", || async move {
+        backends
+            .statuses
+            .create(APP_ID, id, DeliveryKind::Deferred, ttl)
+            .await
+            .is_ok()
+    })
+    .await;
+    let member = Member {
+        app: APP_ID.into(),
+        id,
+    };
+    let stored = backends
+        .schedule
+        .store(NewEntry {
+            member: &member,
+            envelope: &stored_envelope::compact(&envelope),
+            schedule,
+            ttl,
+        })
+        .await
+        .expect("the schedule takes the entry");
+    assert_eq!(stored, Some(first_at_ms));
+    id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,14 +210,14 @@ async fn a_scheduler_killed_while_holding_claims_loses_nothing() {
     let expected = publish_due_at(client, 50, at).await;
     // Once the doomed scheduler holds the whole schedule, cut it off from the broker: at the due
     // time it claims the entries and cannot publish them. Then kill it outright.
-    crate::support::eventually(
+    eventually(
         Duration::from_secs(10),
         "the scheduler stored every message",
         || async { due_entries(&prefix).await == 50 },
     )
     .await;
     proxy.cut();
-    crate::support::eventually(
+    eventually(
         Duration::from_secs(10),
         "the doomed scheduler claimed them",
         || async { due_entries(&prefix).await == 0 },
@@ -174,15 +243,13 @@ async fn occurrences_missed_while_no_scheduler_ran_are_skipped_not_replayed() {
     let (ingest, _dispatcher) = ingest_and_dispatcher(&prefix).await;
     let client = &ingest.client;
     let subscription = client.subscribe("news").await;
-    let start = now_ms();
-    // Occurrences due at +0, +3, +6, +9 s...
-    let id = client
-        .publish_ok("news", json!({"message": "tick", "repeatEvery": 3}))
-        .await;
-    // ...and no scheduler until +6.5 s: occurrences 0, 1 and 2 come due with nobody to fire them
-    // (the scheduler has until +9 s to start, which leaves a loaded machine room).
-    tokio::time::sleep(Duration::from_millis(6_500)).await;
     let scheduler = TestApp::spawn_with(Role::Scheduler, test_config(Backend::Real, &prefix)).await;
+    // Occurrences due at +0, +3, +6, +9 s, and the entry put into the schedule now, at +6.5 s, as
+    // a scheduler would have stored it at +0 before every scheduler stopped: occurrences 0, 1 and
+    // 2 came due with nobody to fire them. (The scheduler has until +9 s to fire the latest,
+    // which leaves a loaded machine room.)
+    let start = now_ms() - 6_500;
+    let id = schedule_since(&prefix, start, 3).await.to_string();
     let marker = client
         .publish_ok(
             "news",
@@ -237,7 +304,7 @@ async fn an_idle_scheduler_fires_what_another_stored_and_did_not_live_to_fire() 
     let subscription = client.subscribe("news").await;
     let at = now_ms() + 3_000;
     let expected = publish_due_at(client, 20, at).await;
-    crate::support::eventually(
+    eventually(
         Duration::from_secs(10),
         "the doomed scheduler stored every message",
         || async { due_entries(&prefix).await == 20 },
@@ -261,18 +328,25 @@ async fn messages_pending_while_the_broker_is_unreachable_are_delivered_once_it_
     let subscription = client.subscribe("news").await;
     let at = now_ms() + 1_500;
     let expected = publish_due_at(client, 30, at).await;
-    crate::support::eventually(
+    eventually(
         Duration::from_secs(10),
         "every message is scheduled",
         || async { due_entries(&prefix).await == 30 },
     )
     .await;
-    // The broker goes away before the messages are due and stays away past their time.
+    // The broker goes away before the messages are due and stays away past their time: until
+    // the scheduler has claimed them all (their time has come) and cannot publish them.
     proxy.cut();
-    tokio::time::sleep(Duration::from_millis((at - now_ms() + 1_000).max(0) as u64)).await;
+    eventually(
+        Duration::from_secs(10),
+        "the scheduler claimed every message",
+        || async { due_entries(&prefix).await == 0 },
+    )
+    .await;
     proxy.restore();
     app.wait_ready().await;
 
     let received = poll_until(client, "news", &subscription, 30, Duration::from_secs(20)).await;
     assert_eq!(count_by_id(&received), expected);
 }
+
