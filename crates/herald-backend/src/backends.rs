@@ -17,9 +17,9 @@ use crate::queue::topology::Topology;
 use crate::queue::Queue;
 use crate::store::inbox::{InboxSettings, InboxStore, MemoryInboxStore, RedisInboxStore};
 use crate::store::keys::Keys;
+use crate::store::memory::MemoryStore;
 use crate::store::presence::{MemoryPresenceStore, PresenceStore, RedisPresenceStore};
 use crate::store::redis_conn::RedisConn;
-use crate::store::memory::MemoryStore;
 use crate::store::schedule::{RedisScheduleStore, ScheduleStore};
 use crate::store::status::{RedisStatusStore, StatusStore};
 

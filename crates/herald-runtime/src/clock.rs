@@ -80,7 +80,8 @@ impl ManualClock {
     /// Moves the clock on by `by`.
     pub fn advance(&self, by: Duration) {
         let by_us = i64::try_from(by.as_micros()).unwrap_or(i64::MAX);
-        self.time.send_modify(|now| *now = now.saturating_add(by_us));
+        self.time
+            .send_modify(|now| *now = now.saturating_add(by_us));
     }
 
     /// Sets the clock to `at_ms` (ms since the epoch); it may go back, as a system clock can.

@@ -1,9 +1,9 @@
 //! The time rules, case by case and over any input.
 
 use super::*;
-use serde_json::Value;
 use proptest::prelude::*;
 use serde_json::json;
+use serde_json::Value;
 
 const NOW: i64 = 1_800_000_000_000;
 const SKEW: i64 = 5_000;
@@ -232,7 +232,10 @@ fn accepted_schedules_read_as_the_fields_the_publisher_sent() {
     let accepted = AcceptedSchedule::resolve(f, NOW, SKEW).unwrap();
     assert_eq!(accepted.fields(), f);
     assert_eq!(accepted.repeat_expires_at, 7);
-    assert_eq!(accepted.schedule(), Schedule::Delayed { at_ms: NOW + 1_000 });
+    assert_eq!(
+        accepted.schedule(),
+        Schedule::Delayed { at_ms: NOW + 1_000 }
+    );
     assert_eq!(
         serde_json::to_value(accepted).unwrap(),
         json!({"publishAt": NOW + 1_000, "repeatEvery": 0, "repeatExpiresAt": 7})

@@ -120,13 +120,17 @@ async fn schedule_since(prefix: &str, first_at_ms: i64, every_seconds: u64) -> M
     let schedule = envelope.schedule.schedule();
     let ttl = schedule.ttl(now_ms(), Duration::from_secs(600));
     let backends = &backends;
-    eventually(Duration::from_secs(10), "redis takes the status", || async move {
-        backends
-            .statuses
-            .create(APP_ID, id, DeliveryKind::Deferred, ttl)
-            .await
-            .is_ok()
-    })
+    eventually(
+        Duration::from_secs(10),
+        "redis takes the status",
+        || async move {
+            backends
+                .statuses
+                .create(APP_ID, id, DeliveryKind::Deferred, ttl)
+                .await
+                .is_ok()
+        },
+    )
     .await;
     let member = Member {
         app: APP_ID.into(),
@@ -349,4 +353,3 @@ async fn messages_pending_while_the_broker_is_unreachable_are_delivered_once_it_
     let received = poll_until(client, "news", &subscription, 30, Duration::from_secs(20)).await;
     assert_eq!(count_by_id(&received), expected);
 }
-

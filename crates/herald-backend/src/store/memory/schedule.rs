@@ -205,9 +205,7 @@ fn commit_one(
                 let lasts = deadline(now, ttl_until(due, now, status_ttl));
                 status.expires_ms = status.expires_ms.max(lasts);
             }
-            None if schedule.is_repeating()
-                && status.record.status == MessageStatus::Scheduled =>
-            {
+            None if schedule.is_repeating() && status.record.status == MessageStatus::Scheduled => {
                 // The last occurrence of a repeating message is its publication; a one-shot
                 // message is marked published by the dispatcher.
                 status.record.status = MessageStatus::Published;

@@ -10,6 +10,7 @@ pub mod proxy;
 pub mod realtime;
 
 use herald::{Application, Role};
+use herald_runtime::clock::Clock;
 use herald_runtime::config::AppConfig;
 use herald_runtime::Config;
 use secrecy::{ExposeSecret, SecretString};
@@ -90,6 +91,11 @@ impl TestApp {
 
     /// Spawns `role` with `config` (its prefixes are cleaned up afterwards) and waits until ready.
     pub async fn spawn_with(role: Role, config: Config) -> Self {
+        Self::spawn_with_clock(role, config, Clock::system()).await
+    }
+
+    /// [`TestApp::spawn_with`] on `clock` (a manual one lets the test drive time).
+    pub async fn spawn_with_clock(role: Role, config: Config, clock: Clock) -> Self {
         let cleanup = config.amqp.url.as_ref().map(|amqp| {
             cleanup::Cleanup::new(
                 amqp.expose_secret(),
@@ -103,7 +109,7 @@ impl TestApp {
                 &config.redis.key_prefix,
             )
         });
-        let app = Application::build(role, config)
+        let app = Application::build_with_clock(role, config, clock)
             .await
             .expect("herald builds");
         let address = app.address();
