@@ -19,6 +19,7 @@ on_both_backends!(
     a_message_cancelled_before_its_time_is_never_delivered,
     cancel_between_occurrences_stops_the_rest,
     cancel_racing_the_fire_has_exactly_one_winner,
+    the_latest_publish_at_there_is_is_scheduled_and_cancellable,
 );
 
 /// A standalone herald and the time that decides what is due to it. In memory that is a manual
@@ -308,4 +309,19 @@ async fn a_status_record_lives_its_ttl_on_the_clock_then_is_unknown() {
     assert_eq!(client.status(&id).await["status"], "cancelled");
     t.run_to(t.now_ms() + 1);
     assert_eq!(client.status(&id).await["status"], "unknown");
+}
+
+async fn the_latest_publish_at_there_is_is_scheduled_and_cancellable(backend: Backend) {
+    let t = Timed::spawn(backend).await;
+    let client = t.client();
+    for body in [
+        json!({"message": 1, "publishAt": i64::MAX}),
+        json!({"message": 1, "publishAt": i64::MAX, "repeatEvery": i64::MAX}),
+        json!({"message": 1, "publishAt": i64::MAX - 1, "repeatEvery": 1, "repeatExpiresAt": i64::MAX}),
+    ] {
+        let id = client.publish_ok("news", body).await;
+        assert_eq!(client.status(&id).await["status"], "scheduled");
+        let (status, answer) = client.cancel(&id).await;
+        assert_eq!(status, 200, "{answer}");
+    }
 }

@@ -9,3 +9,6 @@ mod state;
 mod status;
 
 pub use state::MemoryStore;
+
+#[cfg(test)]
+mod tests;
