@@ -1,6 +1,7 @@
 //! The store seams: message status records ([`status`]), polling inboxes ([`inbox`]), the
 //! schedule ([`schedule`]) and realtime presence ([`presence`]), each with a Redis and an
-//! in-memory implementation that pass the same behaviour tests.
+//! in-memory implementation that pass the same behaviour tests. Status records and the schedule
+//! share one in-memory implementation ([`memory`]), as cancel and fire share one transition.
 
 pub mod inbox;
 pub mod keys;

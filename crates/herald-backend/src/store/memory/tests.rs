@@ -46,7 +46,7 @@ async fn status(store: &MemoryStore, member: &Member) -> Option<MessageStatus> {
 async fn a_cancel_before_the_fire_wins_and_the_fire_finds_nothing() {
     let (store, _, member) = store_with(Schedule::Delayed { at_ms: NOW }).await;
     let claim = store.claim(0, 10, LEASE).await.unwrap();
-    assert_eq!(claim.members, [member.clone()]);
+    assert_eq!(claim.members, std::slice::from_ref(&member));
     assert!(store.cancel(&member.app, member.id).await.unwrap());
     assert_eq!(store.fire(0, &claim.members).await.unwrap(), [Fire::Gone]);
 }
@@ -76,7 +76,7 @@ async fn a_lease_that_runs_out_on_the_clock_is_claimed_again() {
     let (store, clock, member) = store_with(Schedule::Delayed { at_ms: NOW }).await;
     assert_eq!(
         store.claim(0, 10, LEASE).await.unwrap().members,
-        [member.clone()]
+        std::slice::from_ref(&member)
     );
     assert!(store.claim(0, 10, LEASE).await.unwrap().members.is_empty());
     clock.advance(LEASE);
@@ -122,7 +122,7 @@ async fn a_commit_keeps_the_status_until_the_next_occurrence_and_the_last_one_pu
     let (store, clock, member) = store_with(schedule).await;
     for (occurrence, next) in [(0, Some(NOW + 60_000)), (1, None)] {
         let claim = store.claim(0, 10, LEASE).await.unwrap();
-        assert_eq!(claim.members, [member.clone()]);
+        assert_eq!(claim.members, std::slice::from_ref(&member));
         store.fire(0, &claim.members).await.unwrap();
         let published = Published {
             member: &member,
@@ -174,7 +174,7 @@ async fn a_repeat_whose_next_occurrence_is_past_the_last_time_there_is_ends_afte
     };
     let (store, _, member) = store_with(schedule).await;
     let claim = store.claim(0, 10, Duration::MAX).await.unwrap();
-    assert_eq!(claim.members, [member.clone()]);
+    assert_eq!(claim.members, std::slice::from_ref(&member));
     store.fire(0, &claim.members).await.unwrap();
     let published = Published {
         member: &member,
