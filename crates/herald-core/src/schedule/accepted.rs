@@ -5,7 +5,8 @@
 use serde::Serialize;
 use std::ops::Deref;
 
-use super::{Schedule, ScheduleFields};
+use super::fields::ScheduleFields;
+use super::rules::Schedule;
 use crate::error::ApiError;
 
 /// The publisher's schedule fields and the schedule they resolved to when accepted.

@@ -1,9 +1,11 @@
 //! The time rules, case by case and over any input.
 
 use super::*;
+use crate::error::{ApiError, ErrorKind};
 use proptest::prelude::*;
 use serde_json::json;
 use serde_json::Value;
+use std::time::Duration;
 
 const NOW: i64 = 1_800_000_000_000;
 const SKEW: i64 = 5_000;
