@@ -89,6 +89,7 @@ impl ManualClock {
         self.time.send_replace(at_ms.saturating_mul(1000));
     }
 
+    /// The clock's time, ms since the epoch.
     pub fn now_ms(&self) -> i64 {
         self.clock().now_ms()
     }

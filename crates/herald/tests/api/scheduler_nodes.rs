@@ -2,6 +2,11 @@
 //! duplicate or a loss, one killed while it holds claims loses nothing, an idle one fires what a
 //! dead one stored, occurrences missed while none ran are skipped (not replayed in a burst), and
 //! messages due while the broker is unreachable are delivered once it is back.
+//!
+//! They run in real time: the schedulers share Redis (several are separate processes), and
+//! Redis's clock, which decides what is due there, is part of what they test. A past that a test
+//! needs (occurrences missed while no scheduler ran) is set up through the store API instead of
+//! waited for.
 
 use herald::Role;
 use secrecy::ExposeSecret;
