@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::on_both_backends;
-use crate::support::{fresh_prefix, now_ms, test_config, Backend, APP_ID};
+use crate::support::{eventually, fresh_prefix, now_ms, test_config, Backend, APP_ID};
 
 on_both_backends!(a_stored_entry_wakes_the_loops_with_its_shard_and_due_time);
 
@@ -54,11 +54,19 @@ async fn a_stored_entry_wakes_the_loops_with_its_shard_and_due_time(backend: Bac
     };
     let due = now_ms() + 3_600_000;
     let ttl = Duration::from_secs(7_200);
-    storing
-        .statuses
-        .create(APP_ID, member.id, DeliveryKind::Deferred, ttl)
-        .await
-        .unwrap();
+    // Redis's commands take their own connection, which may come up after the subscription's.
+    let (statuses, id) = (&storing.statuses, member.id);
+    eventually(
+        Duration::from_secs(10),
+        "redis takes the status",
+        || async move {
+            statuses
+                .create(APP_ID, id, DeliveryKind::Deferred, ttl)
+                .await
+                .is_ok()
+        },
+    )
+    .await;
     let stored = storing
         .schedule
         .store(NewEntry {
