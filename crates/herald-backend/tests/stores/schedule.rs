@@ -5,6 +5,7 @@
 //! `repeats.rs`.
 
 use herald_backend::store::schedule::{Claim, Fire, Member, NewEntry, Published};
+use herald_core::schedule::Schedule;
 use herald_core::status::{DeliveryKind, MessageStatus, Occurrences, StatusRecord};
 use herald_core::MessageId;
 use std::time::Duration;
@@ -151,9 +152,11 @@ async fn storing_an_entry_again_keeps_the_first(stores: &Stores) {
         .store(NewEntry {
             member: &member,
             envelope: r#"{"test":"another"}"#,
-            first_at_ms: now + 60_000,
-            every_seconds: 5,
-            expires_at_ms: 0,
+            schedule: Schedule::Repeating {
+                first_at_ms: now + 60_000,
+                every_seconds: 5,
+                expires_at_ms: None,
+            },
             ttl: LONG,
         })
         .await

@@ -11,8 +11,10 @@ use herald_backend::store::schedule::{
 };
 use herald_backend::store::status::{RedisStatusStore, StatusStore};
 use herald_backend::Backends;
+use herald_core::schedule::Schedule;
 use herald_core::status::DeliveryKind;
 use herald_core::MessageId;
+use herald_runtime::clock::Clock;
 use herald_runtime::ReadinessProbe;
 use secrecy::SecretString;
 use std::future::Future;
@@ -77,7 +79,13 @@ impl Stores {
         match backend {
             Backend::Memory => {
                 // As `cargo run` builds them; the queue and live bus come along, unused here.
-                let backends = Backends::in_memory(settings.status_ttl, settings.inbox, 16);
+                let backends = Backends::in_memory(
+                    settings.status_ttl,
+                    settings.inbox,
+                    16,
+                    // The cases read the machine's time (`wall_ms`), as Redis's clock is.
+                    Clock::system(),
+                );
                 Self {
                     settings,
                     statuses: backends.statuses,
@@ -179,9 +187,7 @@ impl Stores {
             .store(NewEntry {
                 member,
                 envelope: &envelope,
-                first_at_ms: times.first_at_ms,
-                every_seconds: times.every_seconds,
-                expires_at_ms: times.expires_at_ms,
+                schedule: times.schedule(),
                 ttl,
             })
             .await
@@ -197,6 +203,23 @@ pub struct Times {
     pub every_seconds: u64,
     /// 0 when it repeats until cancelled.
     pub expires_at_ms: i64,
+}
+
+impl Times {
+    /// The schedule these times describe, in the core's one model of the time rules.
+    pub fn schedule(self) -> Schedule {
+        if self.every_seconds == 0 {
+            Schedule::Delayed {
+                at_ms: self.first_at_ms,
+            }
+        } else {
+            Schedule::Repeating {
+                first_at_ms: self.first_at_ms,
+                every_seconds: self.every_seconds,
+                expires_at_ms: (self.expires_at_ms > 0).then_some(self.expires_at_ms),
+            }
+        }
+    }
 }
 
 impl Times {
