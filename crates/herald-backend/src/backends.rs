@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::error::StoreError;
 use crate::live::rabbit::NodeQueueSettings;
 use crate::live::{LiveBus, MemoryLiveBus, RabbitLiveBus};
-use crate::metrics::QueueMetrics;
+use crate::metrics::{QueueMetrics, SettleMetrics};
 use crate::queue::memory::MemoryQueue;
 use crate::queue::rabbit::{RabbitQueue, RabbitSettings};
 use crate::queue::topology::Topology;
@@ -58,6 +58,7 @@ impl Backends {
             dedup_window: Duration::from_secs(config.dispatcher.dedup_window_seconds),
         };
         let status_ttl = Duration::from_secs(config.status.ttl_seconds);
+        let settle_metrics = SettleMetrics::register(registry)?;
         match (&config.amqp.url, &config.redis.url) {
             (Some(amqp_url), Some(redis_url)) => {
                 let settings = RabbitSettings {
@@ -73,6 +74,7 @@ impl Backends {
                     settings,
                     Duration::from_millis(config.amqp.confirm_timeout_ms),
                     QueueMetrics::register(registry)?,
+                    settle_metrics,
                 ));
                 health.register(queue.clone());
                 let node = node_name(role);
@@ -118,6 +120,7 @@ impl Backends {
                 status_ttl,
                 inbox_settings,
                 config.live.node_queue_max_length as usize,
+                settle_metrics,
             )),
         }
     }
@@ -127,10 +130,11 @@ impl Backends {
         status_ttl: Duration,
         inbox_settings: InboxSettings,
         live_capacity: usize,
+        settle_metrics: SettleMetrics,
     ) -> Self {
         let statuses = Arc::new(MemoryStatusStore::new(status_ttl));
         Self {
-            queue: Arc::new(MemoryQueue::new()),
+            queue: Arc::new(MemoryQueue::new(settle_metrics)),
             statuses: statuses.clone(),
             inboxes: Arc::new(MemoryInboxStore::new(inbox_settings)),
             schedule: Arc::new(MemoryScheduleStore::new(statuses)),

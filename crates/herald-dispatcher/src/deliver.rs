@@ -73,20 +73,18 @@ pub async fn handle(
             .map(|item| handle_item(item, backends, metrics, shutdown, started)),
     )
     .await;
-    let settled = if handled.iter().any(|h| matches!(h, Handled::Interrupted)) {
-        delivery.requeue().await
+    // A failed settle is logged and counted by the delivery itself; the broker then redelivers
+    // it, and the occurrence markers drop the copies.
+    if handled.iter().any(|h| matches!(h, Handled::Interrupted)) {
+        delivery.requeue().await;
     } else if handled.iter().any(|h| matches!(h, Handled::Undecodable)) {
         metrics
             .deliveries
             .with_label_values(&["dead_lettered"])
             .inc();
-        delivery.dead_letter().await
+        delivery.dead_letter().await;
     } else {
-        // On failure the broker redelivers it; the occurrence markers drop the copies.
-        delivery.ack().await
-    };
-    if let Err(err) = settled {
-        tracing::warn!(error = %err, "cannot settle a dispatch delivery");
+        delivery.ack().await;
     }
 }
 

@@ -45,7 +45,7 @@ async fn take(
         Ok(envelope) => envelope,
         Err(err) => {
             tracing::error!(error = %err, "undecodable envelope on the schedule route, dead-lettering it");
-            let _ = delivery.dead_letter().await;
+            delivery.dead_letter().await;
             return;
         }
     };
@@ -84,14 +84,14 @@ async fn take(
                 if stored.is_none() {
                     tracing::debug!(message_id = %member.id, "cancelled before it was scheduled, dropped");
                 }
-                let _ = delivery.ack().await;
+                delivery.ack().await;
                 return;
             }
             Err(err) => {
                 tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "cannot store a scheduled message, retrying");
                 tokio::select! {
                     _ = shutdown.cancelled() => {
-                        let _ = delivery.requeue().await;
+                        delivery.requeue().await;
                         return;
                     }
                     _ = tokio::time::sleep(backoff) => {}

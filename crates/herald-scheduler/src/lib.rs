@@ -54,6 +54,12 @@ impl Scheduler {
             lease: self.lease,
         };
         firing.run(shutdown).await;
-        let _ = intake.await;
+        // A panic in intake is the scheduler's: it goes on to whoever runs the scheduler, which
+        // reports it and stops the process.
+        if let Err(err) = intake.await {
+            if let Ok(panic) = err.try_into_panic() {
+                std::panic::resume_unwind(panic);
+            }
+        }
     }
 }

@@ -110,6 +110,7 @@ async fn publish_and_commit(
     let body = batch::encode_batch(occurrences.iter().map(|d| d.body.as_slice()));
     if let Err(err) = backends.queue.publish(Route::Dispatch, body).await {
         tracing::warn!(error = %err, count = occurrences.len(), "publishing fired occurrences failed, retrying after the lease");
+        metrics.publish_failures.inc();
         return;
     }
     for d in occurrences {
@@ -138,7 +139,8 @@ async fn publish_and_commit(
                 }
             }
             Err(err) => {
-                tracing::warn!(error = %err, count = published.len(), "commit failed, the occurrences fire again after the lease")
+                tracing::warn!(error = %err, shard, count = published.len(), "commit failed, the occurrences fire again after the lease");
+                metrics.commit_failures.inc_by(published.len() as u64);
             }
         }
     }
