@@ -24,13 +24,16 @@ use herald_runtime::clock::now_ms;
 /// Longest pause between two attempts while a store is unavailable.
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Why one attempt at delivering failed (it is retried).
+/// Why one attempt at delivering failed (it is retried, but for [`DeliverError::Render`]).
 #[derive(Debug, thiserror::Error)]
 enum DeliverError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// The message cannot be serialized for polling subscribers: trying again cannot help.
+    #[error("cannot serialize the message for polling subscribers")]
+    Render(#[source] serde_json::Error),
 }
 
 /// A delivery taken from the dispatch route, with the envelopes it carries.
@@ -121,6 +124,10 @@ async fn handle_item(
                     metrics.end_to_end_seconds.observe(delay_ms / 1000.0);
                     return Handled::Delivered;
                 }
+                Err(DeliverError::Render(err)) => {
+                    tracing::error!(error = %err, "cannot serialize a message for polling subscribers, dead-lettering it");
+                    return Handled::Undecodable;
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "dispatch failed, retrying");
                     metrics.retries.inc();
@@ -160,7 +167,9 @@ async fn deliver(
             },
         )
         .await?;
-    let json = PolledMessage::new(envelope, now_ms()).to_json();
+    let json = PolledMessage::new(envelope, now_ms())
+        .to_json()
+        .map_err(DeliverError::Render)?;
     let polled = Polled {
         occurrence: envelope.occurrence_id(),
         json: &json,

@@ -68,7 +68,14 @@ async fn take(
         id: envelope.message_id,
     };
     // Kept without the identity the entry's key already holds (see `stored_envelope`).
-    let stored = stored_envelope::compact(&envelope);
+    let stored = match stored_envelope::compact(&envelope) {
+        Ok(stored) => stored,
+        Err(err) => {
+            tracing::error!(message_id = %envelope.message_id, error = %err, "cannot serialize a scheduled message, dead-lettering it");
+            delivery.dead_letter().await;
+            return;
+        }
+    };
     let mut backoff = Duration::from_millis(50);
     loop {
         let entry = NewEntry {

@@ -115,7 +115,7 @@ impl Hub {
         };
         let key = (command.app_id.clone(), command.channel.clone());
         self.offer(&key, Interest::Commands, None, |_| {
-            realtime_only(command.delivered_json())
+            rendered_or_dropped(command.delivered_json()).map(realtime_only)
         })
     }
 
@@ -130,7 +130,7 @@ impl Hub {
         };
         let key = (event.app_id.clone(), event.channel.clone());
         self.offer(&key, Interest::Users, None, |_| {
-            realtime_only(event.delivered_json())
+            Some(realtime_only(event.delivered_json()))
         })
     }
 
@@ -142,7 +142,7 @@ impl Hub {
         key: &ChannelKey,
         interest: Interest,
         headers: Option<&Headers>,
-        render: impl FnOnce(bool) -> Rendered,
+        render: impl FnOnce(bool) -> Option<Rendered>,
     ) -> Vec<u64> {
         let mut state = self.state();
         let State {
@@ -159,7 +159,10 @@ impl Hub {
         let realtime = subscriptions
             .iter()
             .any(|s| s.interest == interest && s.transport == Transport::Realtime);
-        let rendered = Arc::new(render(realtime));
+        let Some(rendered) = render(realtime) else {
+            return Vec::new();
+        };
+        let rendered = Arc::new(rendered);
         let mut lanes: Vec<usize> = Vec::new();
         for lane in subscriptions
             .iter()
@@ -378,19 +381,31 @@ impl Hub {
     }
 }
 
-/// The message in the shapes this node's subscribers of its channel read.
-fn render(envelope: &Envelope, published_at: i64, realtime: bool) -> Rendered {
-    Rendered {
+/// The message in the shapes this node's subscribers of its channel read; `None` (logged) when
+/// it cannot be serialized, so no subscriber is sent an empty message.
+fn render(envelope: &Envelope, published_at: i64, realtime: bool) -> Option<Rendered> {
+    let json = rendered_or_dropped(PolledMessage::new(envelope, published_at).to_json())?;
+    let realtime = match realtime {
+        true => {
+            let json = rendered_or_dropped(RealtimeMessage::new(envelope, published_at).to_json())?;
+            // Serialized by serde_json just now: always valid JSON.
+            serde_json::value::RawValue::from_string(json).ok()
+        }
+        false => None,
+    };
+    Some(Rendered {
         message_id: envelope.message_id.to_string(),
-        json: PolledMessage::new(envelope, published_at).to_json(),
-        realtime: realtime
-            .then(|| {
-                let json = RealtimeMessage::new(envelope, published_at).to_json();
-                // Serialized by serde_json just now: always valid JSON.
-                serde_json::value::RawValue::from_string(json).ok()
-            })
-            .flatten(),
-    }
+        json,
+        realtime,
+    })
+}
+
+/// The serialized form, or `None` after logging why there is none.
+fn rendered_or_dropped(json: serde_json::Result<String>) -> Option<String> {
+    json.inspect_err(
+        |err| tracing::error!(error = %err, "cannot serialize a live message, dropped"),
+    )
+    .ok()
 }
 
 /// What only realtime connections receive (commands, presence): the JSON is the realtime shape.
