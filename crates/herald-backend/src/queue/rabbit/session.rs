@@ -153,6 +153,12 @@ pub async fn declare(channel: &Channel, settings: &RabbitSettings) -> Result<(),
         "x-queue-type".into(),
         AMQPValue::LongString("quorum".into()),
     );
+    // Bounds what parked messages can hold of the broker's memory and disk; past it the oldest
+    // are dropped (x-overflow drop-head, the default), as amqp.dead_letter_max_length documents.
+    dead_args.insert(
+        "x-max-length".into(),
+        AMQPValue::LongLongInt(settings.dead_letter_max_length as i64),
+    );
     channel
         .queue_declare(
             topology.dead_queue.as_str().into(),
