@@ -1,7 +1,7 @@
-//! Chooses and builds the backends once, from configuration: RabbitMQ and Redis when their URLs
+//! Chooses and builds the backends once, from their settings: RabbitMQ and Redis when their URLs
 //! are set, the embedded in-memory ones otherwise.
 
-use herald_runtime::{Config, Health};
+use herald_runtime::Health;
 use prometheus::Registry;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +14,7 @@ use crate::queue::memory::MemoryQueue;
 use crate::queue::rabbit::{RabbitQueue, RabbitSettings};
 use crate::queue::topology::Topology;
 use crate::queue::Queue;
+use crate::settings::BackendSettings;
 use crate::store::inbox::{InboxSettings, InboxStore, MemoryInboxStore, RedisInboxStore};
 use crate::store::keys::Keys;
 use crate::store::presence::{MemoryPresenceStore, PresenceStore, RedisPresenceStore};
@@ -42,37 +43,40 @@ pub enum BackendError {
 }
 
 impl Backends {
-    /// Builds the backends `config` names and registers their readiness probes with `health`.
+    /// Builds the backends `settings` name and registers their readiness probes with `health`.
     /// Connections are opened in the background: the process starts, not ready, while RabbitMQ or
     /// Redis is down, and becomes ready when they are up.
     pub fn start(
-        config: &Config,
+        settings: &BackendSettings,
         role: &str,
         registry: &Registry,
         health: &Health,
     ) -> Result<Self, BackendError> {
+        let polling = &settings.polling;
         let inbox_settings = InboxSettings {
-            window: Duration::from_secs(config.polling.window_seconds),
-            subscription_ttl: Duration::from_secs(config.polling.subscription_ttl_seconds),
-            cap: config.polling.inbox_cap,
-            dedup_window: Duration::from_secs(config.dispatcher.dedup_window_seconds),
+            window: polling.window,
+            subscription_ttl: polling.subscription_ttl,
+            cap: polling.inbox_cap.get(),
+            dedup_window: settings.dedup_window,
         };
-        let status_ttl = Duration::from_secs(config.status.ttl_seconds);
+        let status_ttl = settings.status.ttl;
+        let live_bus = &settings.live_bus;
         let settle_metrics = SettleMetrics::register(registry)?;
-        match (&config.amqp.url, &config.redis.url) {
+        let (amqp, redis) = (&settings.amqp, &settings.redis);
+        match (&amqp.url, &redis.url) {
             (Some(amqp_url), Some(redis_url)) => {
-                let settings = RabbitSettings {
-                    url: amqp_url.clone(),
-                    topology: Topology::new(&config.amqp.prefix),
-                    publish_channels: config.amqp.publish_channels,
-                    delivery_limit: config.amqp.delivery_limit,
-                    dead_letter_max_length: config.amqp.dead_letter_max_length,
-                    max_backoff: Duration::from_millis(config.amqp.max_reconnect_backoff_ms),
+                let rabbit = RabbitSettings {
+                    url: amqp_url.secret().clone(),
+                    topology: Topology::new(&amqp.prefix),
+                    publish_channels: amqp.publish_channels.get(),
+                    delivery_limit: amqp.delivery_limit,
+                    dead_letter_max_length: amqp.dead_letter_max_length.get(),
+                    max_backoff: amqp.max_reconnect_backoff,
                     connection_name: format!("herald-{role}"),
                 };
                 let queue = Arc::new(RabbitQueue::start(
-                    settings,
-                    Duration::from_millis(config.amqp.confirm_timeout_ms),
+                    rabbit,
+                    amqp.confirm_timeout,
                     QueueMetrics::register(registry)?,
                     settle_metrics,
                 ));
@@ -82,14 +86,15 @@ impl Backends {
                     &queue,
                     &node,
                     NodeQueueSettings {
-                        max_length: config.live.node_queue_max_length,
-                        expires: Duration::from_secs(config.live.node_queue_expires_seconds),
-                        prefetch: config.amqp.prefetch,
+                        max_length: live_bus.node_queue_max_length.get(),
+                        expires: live_bus.node_queue_expires,
+                        prefetch: amqp.prefetch.get(),
                     },
                 ));
-                let redis = RedisConn::start(redis_url)?;
+                let redis = RedisConn::start(redis_url.secret())?;
                 health.register(Arc::new(redis.clone()));
-                let keys = Keys::new(&config.redis.key_prefix, config.scheduler.shards);
+                let shards = settings.shards.get();
+                let keys = Keys::new(&settings.redis.key_prefix, shards);
                 Ok(Self {
                     queue,
                     statuses: Arc::new(RedisStatusStore::new(
@@ -105,21 +110,21 @@ impl Backends {
                     schedule: Arc::new(RedisScheduleStore::new(
                         redis.clone(),
                         keys.clone(),
-                        config.scheduler.shards,
+                        shards,
                     )),
                     live,
                     presence: Arc::new(RedisPresenceStore::new(
                         redis,
                         keys,
                         &node,
-                        Duration::from_secs(config.live.presence_ttl_seconds),
+                        live_bus.presence_ttl,
                     )),
                 })
             }
             _ => Ok(Self::in_memory(
                 status_ttl,
                 inbox_settings,
-                config.live.node_queue_max_length as usize,
+                live_bus.node_queue_max_length.get() as usize,
                 settle_metrics,
             )),
         }

@@ -12,8 +12,10 @@ pub mod firing;
 pub mod intake;
 pub mod metrics;
 pub mod publishing;
+pub mod settings;
 
 pub use metrics::SchedulerMetrics;
+pub use settings::SchedulerSettings;
 
 use herald_backend::Backends;
 use std::time::Duration;

@@ -2,9 +2,8 @@
 //! all of them, when none is named).
 
 use clap::Parser;
-use herald::{Application, Role};
-use herald_runtime::config::{DEV_API_KEY, DEV_APP_ID};
-use herald_runtime::Config;
+use herald::{Application, Config, Role};
+use herald_runtime::settings::{DEV_API_KEY, DEV_APP_ID};
 use std::path::PathBuf;
 
 #[derive(Parser)]

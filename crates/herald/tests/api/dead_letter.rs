@@ -4,6 +4,7 @@
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
 use lapin::{BasicProperties, Connection};
 use secrecy::ExposeSecret;
+use std::num::NonZeroU64;
 use std::time::Duration;
 
 use crate::support::{eventually, fresh_prefix, real_urls, test_config, Backend, TestApp};
@@ -12,7 +13,7 @@ use crate::support::{eventually, fresh_prefix, real_urls, test_config, Backend, 
 async fn the_dead_letter_queue_keeps_at_most_its_configured_length() {
     let prefix = fresh_prefix();
     let mut config = test_config(Backend::Real, &prefix);
-    config.amqp.dead_letter_max_length = 2;
+    config.amqp.dead_letter_max_length = NonZeroU64::new(2).unwrap();
     let _app = TestApp::spawn_with(herald::Role::Ingest, config).await;
 
     let (amqp, _) = real_urls();
