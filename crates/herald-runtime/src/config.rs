@@ -57,3 +57,52 @@ fn extract<T: DeserializeOwned>(figment: Figment) -> Result<T, ConfigError> {
         }
     })
 }
+
+#[cfg(test)]
+// figment::Jail closures must return figment::Result, whose error is large by figment's design.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use std::time::Duration;
+
+    #[derive(Debug, Deserialize)]
+    struct Section {
+        #[serde(rename = "wait_ms", deserialize_with = "crate::de::millis")]
+        wait: Duration,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Settings {
+        section: Section,
+    }
+
+    const DEFAULTS: &str = "[section]\nwait_ms = 250\n";
+
+    #[test]
+    fn a_millisecond_key_loads_as_a_duration_and_the_environment_overrides_it() {
+        let settings: Settings = load_defaults(DEFAULTS).unwrap();
+        assert_eq!(settings.section.wait, Duration::from_millis(250));
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("HERALD_SECTION__WAIT_MS", "40");
+            let settings: Settings = load(DEFAULTS, None).unwrap();
+            assert_eq!(settings.section.wait, Duration::from_millis(40));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_refused_value_is_reported_as_its_field_and_the_reason() {
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("HERALD_SECTION__WAIT_MS", "0");
+            let err = load::<Settings>(DEFAULTS, None).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                "invalid configuration: section.wait_ms: must be at least 1"
+            );
+            Ok(())
+        });
+    }
+}
