@@ -122,12 +122,6 @@ impl Config {
         }
     }
 
-    /// How long a message's status record lives after its last change (the ingest and the
-    /// scheduler extend it past a deferred message's last occurrence).
-    pub fn status_ttl(&self) -> Duration {
-        self.status.ttl
-    }
-
     pub fn drain_timeout(&self) -> Duration {
         self.shutdown.drain_timeout
     }
