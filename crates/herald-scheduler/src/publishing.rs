@@ -83,7 +83,9 @@ impl Publisher {
             let (status_ttl, wakeups) = (self.status_ttl, self.wakeups.clone());
             let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
             // Finished tasks leave the set here, so it holds only those in flight.
-            while tasks.try_join_next().is_some() {}
+            while let Some(joined) = tasks.try_join_next() {
+                surface_panic(joined);
+            }
             tasks.spawn(async move {
                 publish_and_commit(&backends, &metrics, &wakeups, &occurrences, status_ttl).await;
                 drop(permit);
@@ -94,7 +96,20 @@ impl Publisher {
     /// Waits for the batches in flight (at shutdown).
     pub async fn finish(&self) {
         let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
-        while tasks.join_next().await.is_some() {}
+        while let Some(joined) = tasks.join_next().await {
+            surface_panic(joined);
+        }
+    }
+}
+
+/// Re-raises a batch's panic in the firing loop, so the scheduler's supervisor reports it and
+/// stops the process instead of the bug passing unseen.
+fn surface_panic(joined: Result<(), tokio::task::JoinError>) {
+    if let Err(err) = joined {
+        if let Ok(panic) = err.try_into_panic() {
+            tracing::error!("publishing a batch of fired occurrences panicked");
+            std::panic::resume_unwind(panic);
+        }
     }
 }
 
