@@ -1,8 +1,8 @@
-//! Chooses and builds the backends once, from configuration: RabbitMQ and Redis when their URLs
+//! Chooses and builds the backends once, from their settings: RabbitMQ and Redis when their URLs
 //! are set, the embedded in-memory ones otherwise.
 
 use herald_runtime::clock::Clock;
-use herald_runtime::{Config, Health};
+use herald_runtime::Health;
 use prometheus::Registry;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,11 +10,12 @@ use std::time::Duration;
 use crate::error::StoreError;
 use crate::live::rabbit::NodeQueueSettings;
 use crate::live::{LiveBus, MemoryLiveBus, RabbitLiveBus};
-use crate::metrics::QueueMetrics;
+use crate::metrics::{QueueMetrics, SettleMetrics};
 use crate::queue::memory::MemoryQueue;
 use crate::queue::rabbit::{RabbitQueue, RabbitSettings};
 use crate::queue::topology::Topology;
 use crate::queue::Queue;
+use crate::settings::BackendSettings;
 use crate::store::inbox::{InboxSettings, InboxStore, MemoryInboxStore, RedisInboxStore};
 use crate::store::keys::Keys;
 use crate::store::memory::MemoryStore;
@@ -47,39 +48,44 @@ pub enum BackendError {
 }
 
 impl Backends {
-    /// Builds the backends `config` names, on `clock`, and registers their readiness probes with
+    /// Builds the backends `settings` name, on `clock`, and registers their readiness probes with
     /// `health`.
     /// Connections are opened in the background: the process starts, not ready, while RabbitMQ or
     /// Redis is down, and becomes ready when they are up.
     pub fn start(
-        config: &Config,
+        settings: &BackendSettings,
         role: &str,
         registry: &Registry,
         health: &Health,
         clock: Clock,
     ) -> Result<Self, BackendError> {
+        let polling = &settings.polling;
         let inbox_settings = InboxSettings {
-            window: Duration::from_secs(config.polling.window_seconds),
-            subscription_ttl: Duration::from_secs(config.polling.subscription_ttl_seconds),
-            cap: config.polling.inbox_cap,
-            dedup_window: Duration::from_secs(config.dispatcher.dedup_window_seconds),
+            window: polling.window,
+            subscription_ttl: polling.subscription_ttl,
+            cap: polling.inbox_cap.get(),
+            dedup_window: settings.dedup_window,
         };
-        let status_ttl = Duration::from_secs(config.status.ttl_seconds);
-        match (&config.amqp.url, &config.redis.url) {
+        let status_ttl = settings.status.ttl;
+        let live_bus = &settings.live_bus;
+        let settle_metrics = SettleMetrics::register(registry)?;
+        let (amqp, redis) = (&settings.amqp, &settings.redis);
+        match (&amqp.url, &redis.url) {
             (Some(amqp_url), Some(redis_url)) => {
-                let settings = RabbitSettings {
-                    url: amqp_url.clone(),
-                    topology: Topology::new(&config.amqp.prefix),
-                    publish_channels: config.amqp.publish_channels,
-                    delivery_limit: config.amqp.delivery_limit,
-                    dead_letter_max_length: config.amqp.dead_letter_max_length,
-                    max_backoff: Duration::from_millis(config.amqp.max_reconnect_backoff_ms),
+                let rabbit = RabbitSettings {
+                    url: amqp_url.secret().clone(),
+                    topology: Topology::new(&amqp.prefix),
+                    publish_channels: amqp.publish_channels.get(),
+                    delivery_limit: amqp.delivery_limit,
+                    dead_letter_max_length: amqp.dead_letter_max_length.get(),
+                    max_backoff: amqp.max_reconnect_backoff,
                     connection_name: format!("herald-{role}"),
                 };
                 let queue = Arc::new(RabbitQueue::start(
-                    settings,
-                    Duration::from_millis(config.amqp.confirm_timeout_ms),
+                    rabbit,
+                    amqp.confirm_timeout,
                     QueueMetrics::register(registry)?,
+                    settle_metrics,
                 ));
                 health.register(queue.clone());
                 let node = node_name(role);
@@ -87,14 +93,15 @@ impl Backends {
                     &queue,
                     &node,
                     NodeQueueSettings {
-                        max_length: config.live.node_queue_max_length,
-                        expires: Duration::from_secs(config.live.node_queue_expires_seconds),
-                        prefetch: config.amqp.prefetch,
+                        max_length: live_bus.node_queue_max_length.get(),
+                        expires: live_bus.node_queue_expires,
+                        prefetch: amqp.prefetch.get(),
                     },
                 ));
-                let redis = RedisConn::start(redis_url)?;
+                let redis = RedisConn::start(redis_url.secret())?;
                 health.register(Arc::new(redis.clone()));
-                let keys = Keys::new(&config.redis.key_prefix, config.scheduler.shards);
+                let shards = settings.shards.get();
+                let keys = Keys::new(&settings.redis.key_prefix, shards);
                 Ok(Self {
                     queue,
                     statuses: Arc::new(RedisStatusStore::new(
@@ -110,14 +117,14 @@ impl Backends {
                     schedule: Arc::new(RedisScheduleStore::new(
                         redis.clone(),
                         keys.clone(),
-                        config.scheduler.shards,
+                        shards,
                     )),
                     live,
                     presence: Arc::new(RedisPresenceStore::new(
                         redis,
                         keys,
                         &node,
-                        Duration::from_secs(config.live.presence_ttl_seconds),
+                        live_bus.presence_ttl,
                     )),
                     clock,
                 })
@@ -125,7 +132,8 @@ impl Backends {
             _ => Ok(Self::in_memory(
                 status_ttl,
                 inbox_settings,
-                config.live.node_queue_max_length as usize,
+                live_bus.node_queue_max_length.get() as usize,
+                settle_metrics,
                 clock,
             )),
         }
@@ -136,12 +144,13 @@ impl Backends {
         status_ttl: Duration,
         inbox_settings: InboxSettings,
         live_capacity: usize,
+        settle_metrics: SettleMetrics,
         clock: Clock,
     ) -> Self {
         // One store for both seams: cancel and fire take the same lock.
         let store = Arc::new(MemoryStore::new(status_ttl, clock.clone()));
         Self {
-            queue: Arc::new(MemoryQueue::new()),
+            queue: Arc::new(MemoryQueue::new(settle_metrics)),
             statuses: store.clone(),
             inboxes: Arc::new(MemoryInboxStore::new(inbox_settings)),
             schedule: store,

@@ -31,4 +31,7 @@ pub enum StoreError {
     /// Redis answered something a script never returns.
     #[error("state store answered unexpectedly: {0}")]
     Unexpected(String),
+    /// A value to store could not be serialized: nothing was written in its place.
+    #[error("cannot serialize a stored value")]
+    Serialize(#[from] serde_json::Error),
 }

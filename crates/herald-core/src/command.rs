@@ -52,7 +52,7 @@ impl Command {
     }
 
     /// The command as its listeners receive it (JSON).
-    pub fn delivered_json(&self) -> String {
+    pub fn delivered_json(&self) -> serde_json::Result<String> {
         let user_id = self.user_id.as_deref();
         let delivered = Delivered {
             kind: &self.kind,
@@ -64,7 +64,7 @@ impl Command {
                 user_id,
             },
         };
-        serde_json::to_string(&delivered).unwrap_or_default()
+        serde_json::to_string(&delivered)
     }
 }
 
@@ -84,7 +84,7 @@ mod tests {
             user_id: None,
         };
         assert_eq!(Command::decode(&command.encode()).unwrap(), command);
-        let delivered: Value = serde_json::from_str(&command.delivered_json()).unwrap();
+        let delivered: Value = serde_json::from_str(&command.delivered_json().unwrap()).unwrap();
         assert_eq!(
             delivered,
             json!({"type": "typing", "data": {"on": true}, "connectionId": "c1", "userId": null,

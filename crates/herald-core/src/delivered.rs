@@ -31,8 +31,8 @@ impl<'a> PolledMessage<'a> {
     }
 
     /// The JSON text stored once per message and handed to every poller as is.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        serde_json::to_string(self)
     }
 }
 
@@ -78,8 +78,9 @@ impl<'a> RealtimeMessage<'a> {
         }
     }
 
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+    /// The JSON text a realtime subscriber receives.
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        serde_json::to_string(self)
     }
 }
 
@@ -119,7 +120,7 @@ mod tests {
             accepted_at: 1,
             traceparent: None,
         };
-        let rendered = PolledMessage::new(&envelope, 1).to_json();
+        let rendered = PolledMessage::new(&envelope, 1).to_json().unwrap();
         let strings = headers_of_rendered(&rendered).unwrap();
         for text in [
             "foo > 10",

@@ -83,6 +83,9 @@ pub enum EnvelopeError {
     UnsupportedVersion(u64),
     #[error("malformed envelope")]
     Malformed(#[source] serde_json::Error),
+    /// Writing an envelope (or its stored form) failed: nothing is stored or sent in its place.
+    #[error("cannot serialize envelope")]
+    Unserializable(#[source] serde_json::Error),
 }
 
 impl Envelope {

@@ -34,7 +34,7 @@ struct Rest<'a> {
 }
 
 /// The stored form of `envelope`: a JSON object of its fields but its identity.
-pub fn compact(envelope: &Envelope) -> String {
+pub fn compact(envelope: &Envelope) -> Result<String, EnvelopeError> {
     // Every field named, so a field added to the envelope does not compile until it is placed
     // here too (in [`Rest`], or with the identity).
     let Envelope {
@@ -59,7 +59,7 @@ pub fn compact(envelope: &Envelope) -> String {
         accepted_at: *accepted_at,
         traceparent,
     };
-    serde_json::to_string(&rest).unwrap_or_default()
+    serde_json::to_string(&rest).map_err(EnvelopeError::Unserializable)
 }
 
 /// The encoded envelope of occurrence `occurrence` of the message `message_id` of `app_id`,
@@ -83,7 +83,7 @@ pub fn expand(
         ));
     };
     // A message id is `message:` and a UUID, nothing JSON must escape; an app id is escaped.
-    let app_id = serde_json::to_string(app_id).unwrap_or_default();
+    let app_id = serde_json::to_string(app_id).map_err(EnvelopeError::Unserializable)?;
     let mut encoded = Vec::with_capacity(96 + app_id.len() + fields.len());
     write!(
         encoded,
@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn the_stored_form_leaves_the_identity_out() {
         let env = envelope("app-1", json!("hello"), None);
-        let stored = compact(&env);
+        let stored = compact(&env).unwrap();
         assert!(stored.starts_with("{\"channel\":\"news\","), "{stored}");
         for identity in ["\"v\"", "messageId", "occurrence", "appId"] {
             assert!(!stored.contains(identity), "{identity} in {stored}");
@@ -165,7 +165,7 @@ mod tests {
         ) {
             let traceparent = traced.then(|| "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_string());
             let mut env = envelope(&app, json!({"text": text}), traceparent);
-            let expanded = expand(&compact(&env), env.message_id, &app, occurrence).unwrap();
+            let expanded = expand(&compact(&env).unwrap(), env.message_id, &app, occurrence).unwrap();
             env.occurrence = occurrence;
             prop_assert_eq!(Envelope::decode(&expanded).unwrap(), env.clone());
             prop_assert_eq!(expanded, env.encode());

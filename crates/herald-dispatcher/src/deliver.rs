@@ -23,13 +23,16 @@ use crate::metrics::DispatcherMetrics;
 /// Longest pause between two attempts while a store is unavailable.
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Why one attempt at delivering failed (it is retried).
+/// Why one attempt at delivering failed (it is retried, but for [`DeliverError::Render`]).
 #[derive(Debug, thiserror::Error)]
 enum DeliverError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// The message cannot be serialized for polling subscribers: trying again cannot help.
+    #[error("cannot serialize the message for polling subscribers")]
+    Render(#[source] serde_json::Error),
 }
 
 /// A delivery taken from the dispatch route, with the envelopes it carries.
@@ -72,20 +75,18 @@ pub async fn handle(
             .map(|item| handle_item(item, backends, metrics, shutdown, started)),
     )
     .await;
-    let settled = if handled.iter().any(|h| matches!(h, Handled::Interrupted)) {
-        delivery.requeue().await
+    // A failed settle is logged and counted by the delivery itself; the broker then redelivers
+    // it, and the occurrence markers drop the copies.
+    if handled.iter().any(|h| matches!(h, Handled::Interrupted)) {
+        delivery.requeue().await;
     } else if handled.iter().any(|h| matches!(h, Handled::Undecodable)) {
         metrics
             .deliveries
             .with_label_values(&["dead_lettered"])
             .inc();
-        delivery.dead_letter().await
+        delivery.dead_letter().await;
     } else {
-        // On failure the broker redelivers it; the occurrence markers drop the copies.
-        delivery.ack().await
-    };
-    if let Err(err) = settled {
-        tracing::warn!(error = %err, "cannot settle a dispatch delivery");
+        delivery.ack().await;
     }
 }
 
@@ -121,6 +122,10 @@ async fn handle_item(
                     let delay_ms = (backends.clock.now_ms() - envelope.accepted_at).max(0) as f64;
                     metrics.end_to_end_seconds.observe(delay_ms / 1000.0);
                     return Handled::Delivered;
+                }
+                Err(DeliverError::Render(err)) => {
+                    tracing::error!(error = %err, "cannot serialize a message for polling subscribers, dead-lettering it");
+                    return Handled::Undecodable;
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "dispatch failed, retrying");
@@ -161,7 +166,9 @@ async fn deliver(
             },
         )
         .await?;
-    let json = PolledMessage::new(envelope, backends.clock.now_ms()).to_json();
+    let json = PolledMessage::new(envelope, backends.clock.now_ms())
+        .to_json()
+        .map_err(DeliverError::Render)?;
     let polled = Polled {
         occurrence: envelope.occurrence_id(),
         json: &json,

@@ -12,6 +12,8 @@ pub mod deliver;
 pub mod dispatcher;
 pub mod lanes;
 pub mod metrics;
+pub mod settings;
 
 pub use dispatcher::Dispatcher;
 pub use metrics::DispatcherMetrics;
+pub use settings::DispatcherSettings;

@@ -2,7 +2,7 @@
 //! key in the path (`/<app-id>/<api-key>/...`), or for `/api/...` by the request's host.
 
 use herald_core::{ApiError, ErrorKind};
-use herald_runtime::config::AppConfig;
+use herald_runtime::settings::AppConfig;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -9,7 +9,9 @@
 pub mod body;
 pub mod metrics;
 pub mod routes;
+pub mod settings;
 pub mod state;
 
 pub use routes::configure;
+pub use settings::IngestSettings;
 pub use state::IngestState;

@@ -1,13 +1,7 @@
 //! Metrics of the REST API: requests by route pattern, method and status, and their latency.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::web;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
-use std::time::Instant;
-
-use crate::state::IngestState;
+use std::time::Duration;
 
 #[derive(Clone)]
 pub struct IngestMetrics {
@@ -38,35 +32,14 @@ impl IngestMetrics {
         registry.register(Box::new(latency.clone()))?;
         Ok(Self { requests, latency })
     }
-}
 
-/// Middleware recording every messaging request. The route label is the matched pattern without
-/// its URL-form prefix, so it stays a short, fixed set (never a channel or message id).
-pub async fn record(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let metrics = req
-        .app_data::<web::Data<IngestState>>()
-        .map(|s| s.metrics.clone());
-    let method = req.method().as_str().to_string();
-    let res = next.call(req).await?;
-    if let Some(metrics) = metrics {
-        let pattern = res.request().match_pattern().unwrap_or_default();
-        let route = pattern
-            .strip_prefix("/{app_id}/{api_key}")
-            .or_else(|| pattern.strip_prefix("/api"))
-            .unwrap_or("unmatched");
-        let route = if route.is_empty() { "unmatched" } else { route };
-        metrics
-            .requests
-            .with_label_values(&[route, &method, res.status().as_str()])
+    /// Counts one request to `route` (a fixed pattern, never a channel or message id).
+    pub(crate) fn observe(&self, route: &str, method: &str, status: &str, elapsed: Duration) {
+        self.requests
+            .with_label_values(&[route, method, status])
             .inc();
-        metrics
-            .latency
-            .with_label_values(&[route, &method])
-            .observe(started.elapsed().as_secs_f64());
+        self.latency
+            .with_label_values(&[route, method])
+            .observe(elapsed.as_secs_f64());
     }
-    Ok(res)
 }

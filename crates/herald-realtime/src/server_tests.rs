@@ -5,7 +5,7 @@ use herald_backend::live::MemoryLiveBus;
 use herald_backend::store::presence::MemoryPresenceStore;
 use herald_http::AppRegistry;
 use herald_hub::{Hub, HubSettings, LiveMetrics};
-use herald_runtime::config::AppConfig;
+use herald_runtime::settings::AppConfig;
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -11,7 +11,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::config::{LogFormat, TelemetryConfig};
+use crate::settings::{LogFormat, TelemetrySettings};
 
 /// Flushes and stops the trace exporter when dropped.
 #[must_use = "dropping the guard stops trace export"]
@@ -40,7 +40,7 @@ pub enum TelemetryError {
 }
 
 /// Installs the process-wide tracing subscriber. Call once, from `main`.
-pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
+pub fn init(config: &TelemetrySettings) -> Result<TelemetryGuard, TelemetryError> {
     let filter = EnvFilter::try_new(&config.log_filter)?;
     let fmt = match config.log_format {
         LogFormat::Pretty => tracing_subscriber::fmt::layer().with_target(false).boxed(),

@@ -16,7 +16,11 @@ pub fn adopt(span: &tracing::Span, traceparent: Option<&str>) {
     };
     let carrier = HashMap::from([(TRACEPARENT.to_string(), traceparent.to_string())]);
     let context = TraceContextPropagator::new().extract(&carrier);
-    let _ = span.set_parent(context);
+    // Without the OpenTelemetry layer (no OTLP endpoint) there is nothing to parent: `outgoing`
+    // then hands the incoming context on unchanged, so the trace still survives the hop.
+    if let Err(err) = span.set_parent(context) {
+        tracing::trace!(error = %err, "incoming trace context not adopted");
+    }
 }
 
 /// The trace context to hand on from `span`: its own when spans are exported, otherwise the

@@ -45,7 +45,7 @@ async fn take(
         Ok(envelope) => envelope,
         Err(err) => {
             tracing::error!(error = %err, "undecodable envelope on the schedule route, dead-lettering it");
-            let _ = delivery.dead_letter().await;
+            delivery.dead_letter().await;
             return;
         }
     };
@@ -56,7 +56,14 @@ async fn take(
         id: envelope.message_id,
     };
     // Kept without the identity the entry's key already holds (see `stored_envelope`).
-    let stored = stored_envelope::compact(&envelope);
+    let stored = match stored_envelope::compact(&envelope) {
+        Ok(stored) => stored,
+        Err(err) => {
+            tracing::error!(message_id = %envelope.message_id, error = %err, "cannot serialize a scheduled message, dead-lettering it");
+            delivery.dead_letter().await;
+            return;
+        }
+    };
     let mut backoff = Duration::from_millis(50);
     loop {
         let entry = NewEntry {
@@ -70,14 +77,14 @@ async fn take(
                 if stored.is_none() {
                     tracing::debug!(message_id = %member.id, "cancelled before it was scheduled, dropped");
                 }
-                let _ = delivery.ack().await;
+                delivery.ack().await;
                 return;
             }
             Err(err) => {
                 tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "cannot store a scheduled message, retrying");
                 tokio::select! {
                     _ = shutdown.cancelled() => {
-                        let _ = delivery.requeue().await;
+                        delivery.requeue().await;
                         return;
                     }
                     _ = tokio::time::sleep(backoff) => {}

@@ -12,8 +12,10 @@ pub mod firing;
 pub mod intake;
 pub mod metrics;
 pub mod publishing;
+pub mod settings;
 
 pub use metrics::SchedulerMetrics;
+pub use settings::SchedulerSettings;
 
 use herald_backend::Backends;
 use std::time::Duration;
@@ -54,6 +56,12 @@ impl Scheduler {
             lease: self.lease,
         };
         firing.run(shutdown).await;
-        let _ = intake.await;
+        // A panic in intake is the scheduler's: it goes on to whoever runs the scheduler, which
+        // reports it and stops the process.
+        if let Err(err) = intake.await {
+            if let Ok(panic) = err.try_into_panic() {
+                std::panic::resume_unwind(panic);
+            }
+        }
     }
 }

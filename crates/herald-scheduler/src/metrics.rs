@@ -7,6 +7,8 @@ pub struct SchedulerMetrics {
     pub(crate) fired: IntCounter,
     pub(crate) skipped: IntCounter,
     pub(crate) expired_leases: IntCounter,
+    pub(crate) publish_failures: IntCounter,
+    pub(crate) commit_failures: IntCounter,
     pub(crate) lateness_seconds: Histogram,
     pub(crate) pending: IntGauge,
     pub(crate) in_flight: IntGauge,
@@ -27,6 +29,14 @@ impl SchedulerMetrics {
         let expired_leases = IntCounter::new(
             "herald_scheduler_expired_leases_total",
             "Claims taken back after their scheduler held them past the lease",
+        )?;
+        let publish_failures = IntCounter::new(
+            "herald_scheduler_publish_failures_total",
+            "Batches of fired occurrences the dispatch route did not take (they fire again after the lease)",
+        )?;
+        let commit_failures = IntCounter::new(
+            "herald_scheduler_commit_failures_total",
+            "Published occurrences whose commit failed (they fire again after the lease and are dropped as duplicates)",
         )?;
         let lateness_seconds = Histogram::with_opts(
             HistogramOpts::new(
@@ -61,11 +71,15 @@ impl SchedulerMetrics {
         registry.register(Box::new(fired.clone()))?;
         registry.register(Box::new(skipped.clone()))?;
         registry.register(Box::new(expired_leases.clone()))?;
+        registry.register(Box::new(publish_failures.clone()))?;
+        registry.register(Box::new(commit_failures.clone()))?;
         registry.register(Box::new(lateness_seconds.clone()))?;
         Ok(Self {
             fired,
             skipped,
             expired_leases,
+            publish_failures,
+            commit_failures,
             lateness_seconds,
             pending,
             in_flight,

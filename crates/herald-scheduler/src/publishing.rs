@@ -83,7 +83,9 @@ impl Publisher {
             let (status_ttl, wakeups) = (self.status_ttl, self.wakeups.clone());
             let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
             // Finished tasks leave the set here, so it holds only those in flight.
-            while tasks.try_join_next().is_some() {}
+            while let Some(joined) = tasks.try_join_next() {
+                surface_panic(joined);
+            }
             tasks.spawn(async move {
                 publish_and_commit(&backends, &metrics, &wakeups, &occurrences, status_ttl).await;
                 drop(permit);
@@ -94,7 +96,20 @@ impl Publisher {
     /// Waits for the batches in flight (at shutdown).
     pub async fn finish(&self) {
         let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
-        while tasks.join_next().await.is_some() {}
+        while let Some(joined) = tasks.join_next().await {
+            surface_panic(joined);
+        }
+    }
+}
+
+/// Re-raises a batch's panic in the firing loop, so the scheduler's supervisor reports it and
+/// stops the process instead of the bug passing unseen.
+fn surface_panic(joined: Result<(), tokio::task::JoinError>) {
+    if let Err(err) = joined {
+        if let Ok(panic) = err.try_into_panic() {
+            tracing::error!("publishing a batch of fired occurrences panicked");
+            std::panic::resume_unwind(panic);
+        }
     }
 }
 
@@ -110,6 +125,7 @@ async fn publish_and_commit(
     let body = batch::encode_batch(occurrences.iter().map(|d| d.body.as_slice()));
     if let Err(err) = backends.queue.publish(Route::Dispatch, body).await {
         tracing::warn!(error = %err, count = occurrences.len(), "publishing fired occurrences failed, retrying after the lease");
+        metrics.publish_failures.inc();
         return;
     }
     for d in occurrences {
@@ -138,7 +154,8 @@ async fn publish_and_commit(
                 }
             }
             Err(err) => {
-                tracing::warn!(error = %err, count = published.len(), "commit failed, the occurrences fire again after the lease")
+                tracing::warn!(error = %err, shard, count = published.len(), "commit failed, the occurrences fire again after the lease");
+                metrics.commit_failures.inc_by(published.len() as u64);
             }
         }
     }

@@ -1,21 +1,34 @@
 //! The herald application: the roles of DESIGN.md composed into one process.
 //!
-//! [`Application::build`] starts the backends the configuration names, the role's background
-//! work (the dispatcher loop) and one HTTP listener serving the operations endpoints plus the
-//! role's routes (the REST API for ingest), the scheduler's loops; [`Application::run_until_stopped`] runs it until the
-//! shutdown token fires, then stops intake, drains in-flight work within the drain timeout and
-//! closes connections. `standalone` is every role at once.
+//! [`config`] composes every crate's settings into one [`Config`]. [`Application::build`] starts
+//! the backends the configuration names, binds the role's listeners and builds its
+//! [`Component`]s; [`Application::run_until_stopped`] runs them until the shutdown token fires or
+//! one of them fails. `standalone` is every role at once.
+//!
+//! The order, which matters for draining:
+//! - start: the backends (connecting in the background), then the HTTP server (operations
+//!   endpoints and the REST API), then the components in this order: the realtime server, the
+//!   live node intake, the dispatcher, the scheduler;
+//! - stop: readiness turns false (load balancers stop sending work), the token tells every
+//!   component to stop taking work, the HTTP server finishes its requests within the drain
+//!   timeout, the components finish theirs in the same order, and the queue connection closes
+//!   last, so deliveries settled while draining still reach the broker.
+//!
+//! A component that fails, panics or ends before shutdown is logged with its name and stops the
+//! process: `run_until_stopped` returns an error naming it, and `main` exits non-zero.
 
+mod component;
+pub mod config;
 mod role;
+mod server;
 
+pub use component::Component;
+pub use config::Config;
 pub use role::Role;
 
-use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use herald_backend::Backends;
-use herald_core::publish::PublishRules;
 use herald_dispatcher::{Dispatcher, DispatcherMetrics};
-use herald_http::http_error::route_not_found;
 use herald_http::AppRegistry;
 use herald_hub::{Hub, HubSettings, LiveMetrics};
 use herald_ingest::metrics::IngestMetrics;
@@ -23,30 +36,28 @@ use herald_ingest::IngestState;
 use herald_live::LiveState;
 use herald_realtime::RealtimeServer;
 use herald_runtime::clock::Clock;
-use herald_runtime::{Config, Health};
+use herald_runtime::Health;
 use herald_scheduler::{Scheduler, SchedulerMetrics};
 use prometheus::Registry;
 use std::net::{SocketAddr, TcpListener};
-use std::time::Duration;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+
+use component::Running;
 
 /// A built, not yet running, herald process.
 pub struct Application {
     role: Role,
     address: SocketAddr,
-    server: actix_web::dev::Server,
-    dispatcher: Option<Dispatcher>,
-    live: Option<std::sync::Arc<Hub>>,
-    realtime: Option<RealtimeServer>,
     realtime_address: Option<SocketAddr>,
-    scheduler: Option<Scheduler>,
+    server: actix_web::dev::Server,
+    components: Vec<Component>,
     backends: Backends,
     health: Health,
-    drain: Duration,
 }
 
 impl Application {
-    /// Starts the backends and binds the HTTP listener (port 0 picks a free port).
+    /// Starts the backends and binds the listeners (port 0 picks a free port).
     pub async fn build(role: Role, config: Config) -> anyhow::Result<Self> {
         Self::build_with_clock(role, config, Clock::system()).await
     }
@@ -65,138 +76,118 @@ impl Application {
         }
         let registry = Registry::new();
         let health = Health::new();
-        let backends = Backends::start(&config, role.as_str(), &registry, &health, clock)?;
-        let listener = TcpListener::bind(config.http.listen)
-            .with_context(|| format!("http.listen: cannot listen on {}", config.http.listen))?;
+        let backends =
+            Backends::start(&config.backend(), role.as_str(), &registry, &health, clock)?;
+        let listener = bind("http.listen", config.http.listen)?;
         let address = listener.local_addr()?;
         // The dispatcher role serves the Backendless realtime protocol on its own listener.
-        let realtime_listener = if role.dispatches() {
-            let listener = TcpListener::bind(config.realtime.listen).with_context(|| {
-                format!(
-                    "realtime.listen: cannot listen on {}",
-                    config.realtime.listen
-                )
-            })?;
-            Some(listener)
-        } else {
-            None
+        let realtime_listener = match role.dispatches() {
+            true => Some(bind("realtime.listen", config.realtime.listen)?),
+            false => None,
         };
         let realtime_address = match &realtime_listener {
             Some(listener) => Some(listener.local_addr()?),
             None => None,
         };
+        // One status lifetime for the whole process: ingest and the scheduler extend records by
+        // it, the status store keeps them for it.
+        let status_ttl = config.status.ttl;
+        let drain = config.drain_timeout();
+        // Every route that serves an app (REST or live) authenticates against the same registry.
+        let apps = Arc::new(AppRegistry::new(&config.effective_apps()));
 
-        let ingest = if role.serves_rest() {
-            Some(web::Data::new(IngestState {
+        let ingest = match role.serves_rest() {
+            true => Some(IngestState {
                 backends: backends.clone(),
-                rules: PublishRules {
-                    skew_tolerance_ms: config.publish.skew_tolerance_ms,
-                },
-                status_ttl: Duration::from_secs(config.status.ttl_seconds),
-                body_limit: config.http.body_limit_bytes,
+                rules: config.publish.rules(),
+                status_ttl,
+                body_limit: config.http.body_limit_bytes.get(),
                 realtime_url: config.realtime_url(realtime_address),
                 metrics: IngestMetrics::register(&registry)?,
-            }))
-        } else {
-            None
+            }),
+            false => None,
         };
-        let dispatcher = if role.dispatches() {
-            Some(Dispatcher::new(
+        // The dispatcher role also serves live subscribers, through this node's hub.
+        let live = match role.dispatches() {
+            true => Some(LiveState {
+                hub: Hub::new(
+                    backends.live.clone(),
+                    backends.presence.clone(),
+                    LiveMetrics::register(&registry)?,
+                    HubSettings {
+                        buffer: config.live.buffer_messages.get(),
+                        dedup_window: config.live.dedup_window,
+                        dedup_cap: config.live.dedup_cap.get(),
+                    },
+                ),
+                keep_alive: config.live.keep_alive,
+            }),
+            false => None,
+        };
+
+        let mut components = Vec::new();
+        if let (Some(listener), Some(live)) = (realtime_listener, &live) {
+            if let Some(realtime) = RealtimeServer::new(listener, apps.clone(), live.hub.clone()) {
+                components.push(Component::infallible("realtime server", move |shutdown| {
+                    realtime.run(shutdown, drain)
+                }));
+            }
+        }
+        if let Some(live) = &live {
+            let (bus, hub) = (backends.live.clone(), live.hub.clone());
+            components.push(Component::infallible("live node intake", |shutdown| {
+                herald_hub::node::run(bus, hub, shutdown)
+            }));
+        }
+        if role.dispatches() {
+            let dispatcher = Dispatcher::new(
                 backends.clone(),
                 DispatcherMetrics::register(&registry)?,
-                config.amqp.prefetch,
-            ))
-        } else {
-            None
-        };
-
-        // The dispatcher role also serves live subscribers, through this node's hub.
-        let live = if role.dispatches() {
-            let hub = Hub::new(
-                backends.live.clone(),
-                backends.presence.clone(),
-                LiveMetrics::register(&registry)?,
-                HubSettings {
-                    buffer: config.live.buffer_messages,
-                    dedup_window: Duration::from_secs(config.live.dedup_window_seconds),
-                    dedup_cap: 1_000_000,
-                },
+                config.amqp.prefetch.get(),
             );
-            Some(web::Data::new(LiveState {
-                hub,
-                keep_alive: Duration::from_secs(config.live.keep_alive_seconds),
-            }))
-        } else {
-            None
-        };
-        let live_hub = live.as_ref().map(|state| state.hub.clone());
-
-        let scheduler = if role.schedules() {
-            Some(Scheduler {
+            components.push(Component::infallible("dispatcher", move |shutdown| {
+                dispatcher.run(shutdown, drain)
+            }));
+        }
+        if role.schedules() {
+            let scheduler = Scheduler {
                 backends: backends.clone(),
                 metrics: SchedulerMetrics::register(&registry)?,
-                prefetch: config.amqp.prefetch,
-                batch: config.scheduler.batch,
-                lease: Duration::from_millis(config.scheduler.lease_ms),
-                status_ttl: Duration::from_secs(config.status.ttl_seconds),
-            })
-        } else {
-            None
-        };
-
-        let drain = config.drain_timeout();
-        let server_health = health.clone();
-        // Every route that serves an app (REST or live) authenticates against the same registry.
-        let apps = web::Data::new(AppRegistry::new(&config.effective_apps()));
-        let realtime = match (realtime_listener, &live_hub) {
-            (Some(listener), Some(hub)) => {
-                RealtimeServer::new(listener, apps.clone().into_inner(), hub.clone())
-            }
-            _ => None,
-        };
-        let mut server = HttpServer::new(move || {
-            let (ingest, live) = (ingest.clone(), live.clone());
-            App::new()
-                .app_data(apps.clone())
-                .configure(|cfg| {
-                    // Before the REST scopes, which would otherwise claim these paths.
-                    if let Some(state) = live {
-                        herald_live::configure(cfg, state);
-                    }
-                })
-                .configure(|cfg| {
-                    herald_runtime::ops::configure(cfg, registry.clone(), server_health.clone())
-                })
-                .configure(|cfg| {
-                    if let Some(state) = ingest {
-                        herald_ingest::configure(cfg, state);
-                    }
-                })
-                .default_service(web::to(route_not_found))
-        })
-        // Small frames (live messages, short answers) leave at once instead of waiting for the
-        // peer's delayed ACK: up to 40 ms with Nagle's algorithm, actix's default.
-        .tcp_nodelay(true)
-        .listen(listener)?
-        // Signals are the shutdown token's business, not actix's.
-        .disable_signals()
-        .shutdown_timeout(drain.as_secs().max(1));
-        if config.http.workers > 0 {
-            server = server.workers(config.http.workers);
+                prefetch: config.amqp.prefetch.get(),
+                batch: config.scheduler.batch.get(),
+                lease: config.scheduler.lease,
+                status_ttl,
+            };
+            components.push(Component::infallible("scheduler", move |shutdown| {
+                scheduler.run(shutdown, drain)
+            }));
         }
+
+        let server = server::http_server(server::Parts {
+            listener,
+            workers: config.http.workers,
+            drain,
+            apps,
+            ingest,
+            live,
+            registry,
+            health: health.clone(),
+        })?;
         Ok(Self {
             role,
             address,
-            server: server.run(),
-            dispatcher,
-            live: live_hub,
-            realtime,
             realtime_address,
-            scheduler,
+            server,
+            components,
             backends,
             health,
-            drain,
         })
+    }
+
+    /// Adds a component, started after the role's own and stopped after them.
+    pub fn with_component(mut self, component: Component) -> Self {
+        self.components.push(component);
+        self
     }
 
     /// The address the HTTP listener is bound to.
@@ -213,51 +204,68 @@ impl Application {
         self.role
     }
 
-    /// Serves until `shutdown` fires, then shuts down gracefully.
+    /// Serves until `shutdown` fires or a component fails, then shuts down gracefully (in the
+    /// order of the crate's docs). Returns the first failure, naming its component.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let server = self.server.handle();
         let mut serving = tokio::spawn(self.server);
-        let scheduling = self
-            .scheduler
-            .map(|s| tokio::spawn(s.run(shutdown.clone(), self.drain)));
-        let dispatching = self
-            .dispatcher
-            .map(|d| tokio::spawn(d.run(shutdown.clone(), self.drain)));
-        let realtime = self
-            .realtime
-            .map(|server| tokio::spawn(server.run(shutdown.clone(), self.drain)));
-        let live = self.live.map(|hub| {
-            tokio::spawn(herald_hub::node::run(
-                self.backends.live.clone(),
-                hub,
-                shutdown.clone(),
-            ))
-        });
-        let served = tokio::select! {
-            _ = shutdown.cancelled() => None,
-            result = &mut serving => Some(result),
-        };
+        let mut running = Running::spawn(self.components, &shutdown);
+        let mut failure = None;
+        let mut served = false;
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            ended = &mut serving => {
+                served = true;
+                failure = failed("http server", http_outcome(ended), &shutdown);
+            }
+            (name, ended) = running.first_end() => failure = failed(name, ended, &shutdown),
+        }
         // Report not ready first, so load balancers stop sending work while we drain.
         self.health.set_stopping();
         shutdown.cancel();
         server.stop(true).await;
-        if let Some(dispatching) = dispatching {
-            let _ = dispatching.await;
+        if !served {
+            if let Some(err) = failed("http server", http_outcome(serving.await), &shutdown) {
+                failure.get_or_insert(err);
+            }
         }
-        if let Some(scheduling) = scheduling {
-            let _ = scheduling.await;
-        }
-        if let Some(live) = live {
-            let _ = live.await;
-        }
-        if let Some(realtime) = realtime {
-            let _ = realtime.await;
+        for (name, ended) in running.stop().await {
+            if let Some(err) = failed(name, ended, &shutdown) {
+                failure.get_or_insert(err);
+            }
         }
         self.backends.queue.close().await;
         tracing::info!("herald stopped");
-        match served {
-            Some(result) => result?.context("the HTTP server failed"),
+        match failure {
+            Some(err) => Err(err),
             None => Ok(()),
         }
     }
+}
+
+fn bind(field: &str, address: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address).with_context(|| format!("{field}: cannot listen on {address}"))
+}
+
+fn http_outcome(ended: Result<std::io::Result<()>, tokio::task::JoinError>) -> anyhow::Result<()> {
+    component::outcome(ended.map(|served| served.map_err(anyhow::Error::from)))
+}
+
+/// The error a component's end is, logged: any failure, or an end before shutdown.
+fn failed(
+    name: &'static str,
+    ended: anyhow::Result<()>,
+    shutdown: &CancellationToken,
+) -> Option<anyhow::Error> {
+    let err = match ended {
+        Ok(()) if shutdown.is_cancelled() => return None,
+        Ok(()) => anyhow::anyhow!("stopped before shutdown"),
+        Err(err) => err,
+    };
+    tracing::error!(
+        component = name,
+        error = format!("{err:#}"),
+        "component failed, stopping herald"
+    );
+    Some(err.context(format!("the {name} failed")))
 }

@@ -2,9 +2,8 @@
 //! all of them, when none is named).
 
 use clap::Parser;
-use herald::{Application, Role};
-use herald_runtime::config::{DEV_API_KEY, DEV_APP_ID};
-use herald_runtime::Config;
+use herald::{Application, Config, Role};
+use herald_runtime::settings::{DEV_API_KEY, DEV_APP_ID};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -32,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    let _telemetry = herald_runtime::telemetry::init(&config.telemetry)?;
+    let telemetry = herald_runtime::telemetry::init(&config.telemetry)?;
     if cli.role == Role::Ingest && config.realtime.public_url.is_none() {
         tracing::warn!(listen = %config.realtime.listen, "realtime.public_url is unset: GET .../info hands out realtime.listen as rtURL");
     }
@@ -51,5 +50,13 @@ async fn main() -> anyhow::Result<()> {
         println!("in-memory backends: herald keeps nothing on disk, and every message is gone when it stops");
     }
     let shutdown = herald_runtime::shutdown::on_signal();
-    app.run_until_stopped(shutdown).await
+    let stopped = app.run_until_stopped(shutdown).await;
+    // Flushes the trace exporter, which exiting below would skip.
+    drop(telemetry);
+    if let Err(err) = stopped {
+        // Already logged by the component's supervisor; said again where an operator looks first.
+        eprintln!("herald: {err:#}");
+        std::process::exit(1);
+    }
+    Ok(())
 }

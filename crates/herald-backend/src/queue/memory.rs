@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Delivery, Queue, Route, Settle};
 use crate::error::QueueError;
+use crate::metrics::SettleMetrics;
 
 /// One route: its sender (publishers, requeues) and receiver (shared by its consumers).
 type RouteChannel = (
@@ -20,16 +21,11 @@ type RouteChannel = (
 pub struct MemoryQueue {
     routes: Arc<HashMap<Route, RouteChannel>>,
     dead: Arc<Mutex<Vec<Vec<u8>>>>,
-}
-
-impl Default for MemoryQueue {
-    fn default() -> Self {
-        Self::new()
-    }
+    settle_metrics: SettleMetrics,
 }
 
 impl MemoryQueue {
-    pub fn new() -> Self {
+    pub fn new(settle_metrics: SettleMetrics) -> Self {
         let routes = Route::ALL
             .iter()
             .map(|r| (*r, async_channel::unbounded()))
@@ -37,6 +33,7 @@ impl MemoryQueue {
         Self {
             routes: Arc::new(routes),
             dead: Arc::default(),
+            settle_metrics,
         }
     }
 
@@ -69,6 +66,7 @@ impl Queue for MemoryQueue {
         let source = self.routes[&route].1.clone();
         let requeue = self.sender(route);
         let dead = self.dead.clone();
+        let settle_metrics = self.settle_metrics.clone();
         tokio::spawn(async move {
             loop {
                 let body = tokio::select! {
@@ -83,9 +81,10 @@ impl Queue for MemoryQueue {
                     requeue: requeue.clone(),
                     dead: dead.clone(),
                 });
-                if let Err(unsent) = tx.send(Delivery::new(body, false, settle)).await {
+                let delivery = Delivery::new(body, false, settle, settle_metrics.clone());
+                if let Err(unsent) = tx.send(delivery).await {
                     // The consumer went away: put the message back for another one.
-                    let _ = unsent.into_inner().requeue().await;
+                    unsent.into_inner().requeue().await;
                     return;
                 }
             }
@@ -134,7 +133,8 @@ mod tests {
 
     #[tokio::test]
     async fn consumers_share_a_route_and_requeued_messages_return() {
-        let queue = MemoryQueue::new();
+        let metrics = SettleMetrics::unregistered().unwrap();
+        let queue = MemoryQueue::new(metrics.clone());
         let stop = CancellationToken::new();
         let deliveries = queue.consume(Route::Dispatch, 4, stop.clone());
         queue
@@ -143,11 +143,40 @@ mod tests {
             .unwrap();
         let first = deliveries.recv().await.unwrap();
         assert_eq!(first.body, b"one");
-        first.requeue().await.unwrap();
+        first.requeue().await;
         let again = deliveries.recv().await.unwrap();
         assert_eq!(again.body, b"one");
-        again.dead_letter().await.unwrap();
+        again.dead_letter().await;
         assert_eq!(queue.dead_letters(), vec![b"one".to_vec()]);
+        assert_eq!(metrics.failures("requeue"), 0);
         stop.cancel();
+    }
+
+    struct Refusing;
+
+    #[async_trait]
+    impl Settle for Refusing {
+        async fn ack(&self) -> Result<(), QueueError> {
+            Err(QueueError::Unavailable)
+        }
+        async fn requeue(&self) -> Result<(), QueueError> {
+            Err(QueueError::Unavailable)
+        }
+        async fn dead_letter(&self) -> Result<(), QueueError> {
+            Err(QueueError::Unavailable)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_settle_is_counted_by_operation() {
+        let metrics = SettleMetrics::unregistered().unwrap();
+        let delivery = || Delivery::new(vec![], false, Box::new(Refusing), metrics.clone());
+        delivery().ack().await;
+        delivery().ack().await;
+        delivery().requeue().await;
+        delivery().dead_letter().await;
+        assert_eq!(metrics.failures("ack"), 2);
+        assert_eq!(metrics.failures("requeue"), 1);
+        assert_eq!(metrics.failures("dead_letter"), 1);
     }
 }

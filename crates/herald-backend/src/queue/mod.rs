@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::QueueError;
+use crate::metrics::SettleMetrics;
 
 /// Where a message goes: straight to the dispatcher, or to the scheduler to wait for its time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,32 +63,48 @@ pub trait Settle: Send + Sync {
     async fn dead_letter(&self) -> Result<(), QueueError>;
 }
 
-/// One message taken from a route.
+/// One message taken from a route. Settling it cannot fail for the caller: a failure is logged
+/// and counted here, and the broker then redelivers the message (a failed ack, requeue or
+/// dead-letter leaves it unacknowledged), which the consumers' occurrence markers drop as a
+/// duplicate where it was already handled.
 pub struct Delivery {
     pub body: Vec<u8>,
     /// Whether the broker delivered it before (to a consumer that did not acknowledge it).
     pub redelivered: bool,
     settle: Box<dyn Settle>,
+    metrics: SettleMetrics,
 }
 
 impl Delivery {
-    pub fn new(body: Vec<u8>, redelivered: bool, settle: Box<dyn Settle>) -> Self {
+    pub fn new(
+        body: Vec<u8>,
+        redelivered: bool,
+        settle: Box<dyn Settle>,
+        metrics: SettleMetrics,
+    ) -> Self {
         Self {
             body,
             redelivered,
             settle,
+            metrics,
         }
     }
 
-    pub async fn ack(self) -> Result<(), QueueError> {
-        self.settle.ack().await
+    /// Acknowledges the message: its work is done.
+    pub async fn ack(self) {
+        let result = self.settle.ack().await;
+        self.metrics.observe("ack", result);
     }
 
-    pub async fn requeue(self) -> Result<(), QueueError> {
-        self.settle.requeue().await
+    /// Puts the message back for another consumer (work not done here, e.g. shutting down).
+    pub async fn requeue(self) {
+        let result = self.settle.requeue().await;
+        self.metrics.observe("requeue", result);
     }
 
-    pub async fn dead_letter(self) -> Result<(), QueueError> {
-        self.settle.dead_letter().await
+    /// Moves the message to the dead-letter queue: it can never be processed.
+    pub async fn dead_letter(self) {
+        let result = self.settle.dead_letter().await;
+        self.metrics.observe("dead_letter", result);
     }
 }

@@ -2,6 +2,7 @@
 //! ([`Stores::build`]); on Redis a fresh key prefix per test whose keys are removed when the test
 //! ends, passed or not; the macro that runs each case on both backends; and waits with a deadline.
 
+use herald_backend::metrics::SettleMetrics;
 use herald_backend::store::inbox::{InboxSettings, InboxStore, RedisInboxStore};
 use herald_backend::store::keys::Keys;
 use herald_backend::store::presence::{PresenceStore, RedisPresenceStore};
@@ -83,6 +84,7 @@ impl Stores {
                     settings.status_ttl,
                     settings.inbox,
                     16,
+                    SettleMetrics::unregistered().expect("settle metrics"),
                     // The cases read the machine's time (`wall_ms`), as Redis's clock is.
                     Clock::system(),
                 );

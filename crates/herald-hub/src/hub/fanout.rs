@@ -99,7 +99,7 @@ impl Hub {
         };
         let key = (command.app_id.clone(), command.channel.clone());
         self.offer(&key, Interest::Commands, None, |_| {
-            Rendered::realtime_only(command.delivered_json())
+            rendered_or_dropped(command.delivered_json()).map(Rendered::realtime_only)
         })
     }
 
@@ -114,7 +114,7 @@ impl Hub {
         };
         let key = (event.app_id.clone(), event.channel.clone());
         self.offer(&key, Interest::Users, None, |_| {
-            Rendered::realtime_only(event.delivered_json())
+            Some(Rendered::realtime_only(event.delivered_json()))
         })
     }
 
@@ -126,7 +126,7 @@ impl Hub {
         key: &ChannelKey,
         interest: Interest,
         headers: Option<&Headers>,
-        render: impl FnOnce(bool) -> Rendered,
+        render: impl FnOnce(bool) -> Option<Rendered>,
     ) -> Offer {
         let mut state = self.state();
         let State {
@@ -143,7 +143,10 @@ impl Hub {
         let realtime = subscriptions
             .iter()
             .any(|s| s.interest == interest && s.transport == Transport::Realtime);
-        let rendered = Arc::new(render(realtime));
+        let Some(rendered) = render(realtime) else {
+            return Offer::default();
+        };
+        let rendered = Arc::new(rendered);
         let mut workers: Vec<usize> = Vec::new();
         for worker in subscriptions
             .iter()
@@ -366,19 +369,31 @@ impl Hub {
     }
 }
 
-/// The message in the shapes this node's subscribers of its channel read.
-fn render(envelope: &Envelope, published_at: i64, realtime: bool) -> Rendered {
-    Rendered {
+/// The message in the shapes this node's subscribers of its channel read; `None` (logged) when
+/// it cannot be serialized, so no subscriber is sent an empty message.
+fn render(envelope: &Envelope, published_at: i64, realtime: bool) -> Option<Rendered> {
+    let json = rendered_or_dropped(PolledMessage::new(envelope, published_at).to_json())?;
+    let realtime = match realtime {
+        true => {
+            let json = rendered_or_dropped(RealtimeMessage::new(envelope, published_at).to_json())?;
+            // Serialized by serde_json just now: always valid JSON.
+            serde_json::value::RawValue::from_string(json).ok()
+        }
+        false => None,
+    };
+    Some(Rendered {
         message_id: envelope.message_id.to_string(),
-        json: PolledMessage::new(envelope, published_at).to_json(),
-        realtime: realtime
-            .then(|| {
-                let json = RealtimeMessage::new(envelope, published_at).to_json();
-                // Serialized by serde_json just now: always valid JSON.
-                serde_json::value::RawValue::from_string(json).ok()
-            })
-            .flatten(),
-    }
+        json,
+        realtime,
+    })
+}
+
+/// The serialized form, or `None` after logging why there is none.
+fn rendered_or_dropped(json: serde_json::Result<String>) -> Option<String> {
+    json.inspect_err(
+        |err| tracing::error!(error = %err, "cannot serialize a live message, dropped"),
+    )
+    .ok()
 }
 
 /// When the message was due to subscribers: its publication, or its occurrence's due time.

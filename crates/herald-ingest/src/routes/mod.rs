@@ -5,12 +5,12 @@
 mod info;
 mod polling;
 mod publish;
+mod recording;
 mod status;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
 
-use crate::metrics;
 use crate::state::IngestState;
 use herald_http::http_error::{method_not_allowed, route_not_found};
 
@@ -35,7 +35,7 @@ fn messaging_scope(
     let resource =
         |path: &str| web::resource(path.to_string()).default_service(web::to(method_not_allowed));
     web::scope(prefix)
-        .wrap(from_fn(metrics::record))
+        .wrap(from_fn(recording::record))
         .service(resource("/info").route(web::get().to(info::info)))
         .service(resource("/rt/lookup").route(web::get().to(info::lookup)))
         .service(resource("/messaging").route(web::post().to(publish::empty_channel)))

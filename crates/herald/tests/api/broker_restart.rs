@@ -30,7 +30,7 @@ async fn a_rabbitmq_restart_while_messages_are_pending_loses_nothing() {
     let prefix = fresh_prefix();
     let mut config = test_config(Backend::Real, &prefix);
     // Claims that fail to publish while the broker is down come back soon.
-    config.scheduler.lease_ms = 2000;
+    config.scheduler.lease = Duration::from_millis(2000);
     let ingest = TestApp::spawn_with(Role::Ingest, config.clone()).await;
     let scheduler = TestApp::spawn_with(Role::Scheduler, config.clone()).await;
     let subscription = ingest.client.subscribe("news").await;

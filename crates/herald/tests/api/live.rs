@@ -3,6 +3,7 @@
 //! keep receiving.
 
 use serde_json::{json, Value};
+use std::num::{NonZeroU16, NonZeroUsize};
 use std::time::Duration;
 
 use crate::on_both_backends;
@@ -198,7 +199,7 @@ async fn a_websocket_subscriber_that_stops_reading_is_told_why_and_closed_with_1
 /// keeps reading.
 async fn app_with_small_buffers_and_a_reader(backend: Backend) -> (TestApp, WsClient) {
     let mut config = test_config(backend, &fresh_prefix());
-    config.live.buffer_messages = 4;
+    config.live.buffer_messages = NonZeroUsize::new(4).unwrap();
     let app = TestApp::spawn_with(Role::Standalone, config).await;
     let mut reader = WsClient::connect(&app.client).await;
     assert_eq!(
@@ -262,7 +263,7 @@ async fn subscribers_on_two_dispatcher_nodes_each_receive_every_matching_message
     let prefix = fresh_prefix();
     let mut config = test_config(Backend::Real, &prefix);
     // A small prefetch spreads the messages over both dispatchers.
-    config.amqp.prefetch = 2;
+    config.amqp.prefetch = NonZeroU16::new(2).unwrap();
     let ingest = TestApp::spawn_with(Role::Ingest, config.clone()).await;
     let first = TestApp::spawn_with(Role::Dispatcher, config.clone()).await;
     let second = TestApp::spawn_with(Role::Dispatcher, config).await;

@@ -7,6 +7,8 @@ mod support;
 mod bad_input;
 mod broker_restart;
 mod cancel;
+mod components;
+mod dead_letter;
 mod envelope;
 mod live;
 mod multi_process;

@@ -2,6 +2,7 @@
 //! ready, and once the service is back nothing accepted is lost or delivered twice.
 
 use herald::Role;
+use herald_backend::settings::{AmqpUrl, RedisUrl};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use std::collections::HashSet;
@@ -43,12 +44,12 @@ impl Outage {
             Outage::Redis => redis.expose_secret(),
         };
         let proxy = Proxy::start(url_address(url)).await;
-        let through = Some(SecretString::from(url_through(url, proxy.address)));
+        let through = SecretString::from(url_through(url, proxy.address));
         match self {
-            Outage::RabbitMq => config.amqp.url = through,
-            Outage::Redis => config.redis.url = through,
+            Outage::RabbitMq => config.amqp.url = Some(AmqpUrl::parse(through).unwrap()),
+            Outage::Redis => config.redis.url = Some(RedisUrl::parse(through).unwrap()),
         }
-        config.amqp.max_reconnect_backoff_ms = 200;
+        config.amqp.max_reconnect_backoff = Duration::from_millis(200);
         (TestApp::spawn_with(Role::Standalone, config).await, proxy)
     }
 }

@@ -2,6 +2,7 @@
 //! the Backendless polled shape.
 
 use serde_json::json;
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use crate::on_both_backends;
@@ -148,7 +149,7 @@ async fn an_invalid_selector_is_refused_with_its_position(backend: Backend) {
 
 async fn a_subscriber_that_falls_behind_gets_the_newest_messages_up_to_the_cap(backend: Backend) {
     let mut config = test_config(backend, &fresh_prefix());
-    config.polling.inbox_cap = 5;
+    config.polling.inbox_cap = NonZeroUsize::new(5).unwrap();
     let app = TestApp::spawn_with(Role::Standalone, config).await;
     let subscription = app.client.subscribe("news").await;
     let mut published = Vec::new();
@@ -172,7 +173,7 @@ async fn a_subscriber_that_falls_behind_gets_the_newest_messages_up_to_the_cap(b
 async fn polling_keys_in_redis_expire_when_idle() {
     let prefix = fresh_prefix();
     let mut config = test_config(Backend::Real, &prefix);
-    config.polling.subscription_ttl_seconds = 30;
+    config.polling.subscription_ttl = Duration::from_secs(30);
     let app = TestApp::spawn_with(Role::Standalone, config).await;
     let subscription = app.client.subscribe("news").await;
     let id = app.client.publish_ok("news", json!({"message": 1})).await;

@@ -174,7 +174,7 @@ async fn presence_spans_dispatcher_nodes() {
 async fn the_members_of_a_node_that_died_are_announced_gone() {
     let prefix = fresh_prefix();
     let mut config = test_config(Backend::Real, &prefix);
-    config.live.presence_ttl_seconds = 3;
+    config.live.presence_ttl = Duration::from_secs(3);
     let app = TestApp::spawn_with(Role::Dispatcher, config).await;
 
     // What a node killed while its connection was joined leaves behind: its record, and no

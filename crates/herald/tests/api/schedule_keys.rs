@@ -16,7 +16,7 @@ use herald::Role;
 async fn a_pending_message_is_a_compact_entry_and_an_envelope_that_cancel_removes() {
     let prefix = fresh_prefix();
     let config = test_config(Backend::Real, &prefix);
-    let keys = Keys::new(&prefix, config.scheduler.shards);
+    let keys = Keys::new(&prefix, config.scheduler.shards.get());
     let app = TestApp::spawn_with(Role::Standalone, config).await;
     let body = json!({"message": "x".repeat(1024), "publishAt": now_ms() + 3_600_000});
     let id = app.client.publish_ok("news", body).await;

@@ -22,7 +22,7 @@ async fn a_stored_entry_wakes_the_loops_with_its_shard_and_due_time(backend: Bac
     let config = test_config(backend, &fresh_prefix());
     let start = || {
         Backends::start(
-            &config,
+            &config.backend(),
             "scheduler",
             &prometheus::Registry::new(),
             &Health::new(),

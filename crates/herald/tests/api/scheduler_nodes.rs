@@ -72,10 +72,11 @@ async fn redis_conn() -> redis::aio::MultiplexedConnection {
 
 /// How many entries the schedule's due sets of `prefix` hold, over every shard.
 async fn due_entries(prefix: &str) -> i64 {
-    let shards = herald_runtime::Config::defaults()
+    let shards = herald::Config::defaults()
         .expect("defaults")
         .scheduler
-        .shards;
+        .shards
+        .get();
     let mut conn = redis_conn().await;
     let keys = Keys::new(prefix, shards);
     let mut total = 0;
@@ -96,7 +97,7 @@ async fn due_entries(prefix: &str) -> i64 {
 async fn schedule_since(prefix: &str, first_at_ms: i64, every_seconds: u64) -> MessageId {
     let config = test_config(Backend::Real, prefix);
     let backends = Backends::start(
-        &config,
+        &config.backend(),
         "scheduler",
         &prometheus::Registry::new(),
         &Health::new(),
@@ -145,7 +146,7 @@ async fn schedule_since(prefix: &str, first_at_ms: i64, every_seconds: u64) -> M
         .schedule
         .store(NewEntry {
             member: &member,
-            envelope: &stored_envelope::compact(&envelope),
+            envelope: &stored_envelope::compact(&envelope).expect("the envelope serializes"),
             schedule,
             ttl,
         })
@@ -331,7 +332,7 @@ async fn messages_pending_while_the_broker_is_unreachable_are_delivered_once_it_
     let prefix = fresh_prefix();
     let mut config = test_config(Backend::Real, &prefix);
     let proxy = amqp_through_proxy(&mut config).await;
-    config.scheduler.lease_ms = 1_000;
+    config.scheduler.lease = Duration::from_millis(1_000);
     let app = TestApp::spawn_with(Role::Standalone, config).await;
     let client = &app.client;
     let subscription = client.subscribe("news").await;

@@ -298,7 +298,7 @@ async fn a_clock_jump_past_several_occurrences_fires_the_latest_once_and_skips_t
 async fn a_status_record_lives_its_ttl_on_the_clock_then_is_unknown() {
     let t = Timed::spawn(Backend::InMemory).await;
     let client = t.client();
-    let ttl_ms = test_config(Backend::InMemory, "").status.ttl_seconds as i64 * 1_000;
+    let ttl_ms = test_config(Backend::InMemory, "").status.ttl.as_millis() as i64;
     let publish_at = t.now_ms() + 60_000;
     let id = client
         .publish_ok("news", json!({"message": 1, "publishAt": publish_at}))

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::session::{on_each_session, Session};
 use crate::error::QueueError;
+use crate::metrics::SettleMetrics;
 use crate::queue::{Delivery, Settle};
 
 pub(super) async fn run(
@@ -23,6 +24,7 @@ pub(super) async fn run(
     sessions: watch::Receiver<Option<Arc<Session>>>,
     broken: Arc<Notify>,
     deliveries: async_channel::Sender<Delivery>,
+    settle_metrics: SettleMetrics,
     shutdown: CancellationToken,
 ) {
     on_each_session(
@@ -33,7 +35,18 @@ pub(super) async fn run(
         || deliveries.is_closed(),
         |session| {
             let (queue, deliveries, shutdown) = (&queue, &deliveries, &shutdown);
-            async move { consume_session(queue, prefetch, &session, deliveries, shutdown).await }
+            let settle_metrics = &settle_metrics;
+            async move {
+                consume_session(
+                    queue,
+                    prefetch,
+                    &session,
+                    deliveries,
+                    settle_metrics,
+                    shutdown,
+                )
+                .await
+            }
         },
     )
     .await;
@@ -44,6 +57,7 @@ async fn consume_session(
     prefetch: u16,
     session: &Session,
     deliveries: &async_channel::Sender<Delivery>,
+    settle_metrics: &SettleMetrics,
     shutdown: &CancellationToken,
 ) -> Result<(), lapin::Error> {
     let channel = session.connection.create_channel().await?;
@@ -62,7 +76,11 @@ async fn consume_session(
         let next = tokio::select! {
             _ = shutdown.cancelled() => {
                 // Stop intake; the channel stays open so in-flight deliveries can still be acked.
-                let _ = channel.basic_cancel(consumer.tag(), Default::default()).await;
+                // A failed cancel changes nothing: closing the connection at shutdown stops the
+                // consumer anyway, and its unacknowledged deliveries go back to the queue.
+                if let Err(err) = channel.basic_cancel(consumer.tag(), Default::default()).await {
+                    tracing::warn!(queue, error = %err, "cannot cancel a rabbitmq consumer at shutdown");
+                }
                 return Ok(());
             }
             next = consumer.next() => next,
@@ -72,7 +90,12 @@ async fn consume_session(
                 let settle = Box::new(RabbitSettle {
                     acker: delivery.acker,
                 });
-                let item = Delivery::new(delivery.data, delivery.redelivered, settle);
+                let item = Delivery::new(
+                    delivery.data,
+                    delivery.redelivered,
+                    settle,
+                    settle_metrics.clone(),
+                );
                 if deliveries.send(item).await.is_err() {
                     return Ok(());
                 }

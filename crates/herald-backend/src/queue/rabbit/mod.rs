@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Delivery, Queue, Route};
 use crate::error::QueueError;
-use crate::metrics::QueueMetrics;
+use crate::metrics::{QueueMetrics, SettleMetrics};
 use session::Session;
 
 /// A RabbitMQ-backed [`Queue`].
@@ -29,6 +29,7 @@ pub struct RabbitQueue {
     next_channel: AtomicUsize,
     confirm_timeout: Duration,
     metrics: QueueMetrics,
+    settle_metrics: SettleMetrics,
     shutdown: CancellationToken,
 }
 
@@ -39,6 +40,7 @@ impl RabbitQueue {
         settings: RabbitSettings,
         confirm_timeout: Duration,
         metrics: QueueMetrics,
+        settle_metrics: SettleMetrics,
     ) -> Self {
         let (tx, sessions) = watch::channel(None);
         let broken = Arc::new(Notify::new());
@@ -57,6 +59,7 @@ impl RabbitQueue {
             next_channel: AtomicUsize::new(0),
             confirm_timeout,
             metrics,
+            settle_metrics,
             shutdown,
         }
     }
@@ -147,6 +150,7 @@ impl Queue for RabbitQueue {
             self.sessions.clone(),
             self.broken.clone(),
             tx,
+            self.settle_metrics.clone(),
             shutdown,
         ));
         rx
@@ -160,7 +164,11 @@ impl Queue for RabbitQueue {
     async fn close(&self) {
         self.shutdown.cancel();
         if let Some(session) = self.session() {
-            let _ = session.connection.close(200, "shutdown".into()).await;
+            // A connection that fails to close cleanly is closed by the broker when the process
+            // exits; its unacknowledged deliveries go back to their queues either way.
+            if let Err(err) = session.connection.close(200, "shutdown".into()).await {
+                tracing::warn!(error = %err, "cannot close the rabbitmq connection cleanly");
+            }
         }
     }
 }

@@ -64,14 +64,17 @@ pub async fn supervise(
                 metrics.connected.set(0);
                 sessions.send_replace(None);
                 if !shutdown.is_cancelled() {
-                    // Best effort: the broker may already be gone.
-                    let _ = tokio::time::timeout(
+                    // Best effort: the broker may already be gone, which is why we reconnect.
+                    let closed = tokio::time::timeout(
                         Duration::from_secs(1),
                         session
                             .connection
                             .close(320, ShortString::from("reconnecting")),
                     )
                     .await;
+                    if !matches!(closed, Ok(Ok(()))) {
+                        tracing::debug!("the broken rabbitmq connection did not close cleanly");
+                    }
                 }
             }
             Err(err) => {
@@ -101,7 +104,10 @@ async fn open(settings: &RabbitSettings) -> Result<Session, lapin::Error> {
     let connection = Connection::connect(settings.url.expose_secret(), properties).await?;
     let setup = connection.create_channel().await?;
     declare(&setup, settings).await?;
-    let _ = setup.close(200, ShortString::from("declared")).await;
+    // The declarations are done; a channel that fails to close goes with its connection.
+    if let Err(err) = setup.close(200, ShortString::from("declared")).await {
+        tracing::debug!(error = %err, "cannot close the rabbitmq setup channel");
+    }
     let mut publish_channels = Vec::with_capacity(settings.publish_channels);
     for _ in 0..settings.publish_channels {
         let channel = connection.create_channel().await?;
@@ -146,6 +152,12 @@ pub async fn declare(channel: &Channel, settings: &RabbitSettings) -> Result<(),
     dead_args.insert(
         "x-queue-type".into(),
         AMQPValue::LongString("quorum".into()),
+    );
+    // Bounds what parked messages can hold of the broker's memory and disk; past it the oldest
+    // are dropped (x-overflow drop-head, the default), as amqp.dead_letter_max_length documents.
+    dead_args.insert(
+        "x-max-length".into(),
+        AMQPValue::LongLongInt(settings.dead_letter_max_length as i64),
     );
     channel
         .queue_declare(
@@ -226,8 +238,13 @@ pub(crate) async fn on_each_session<F, Fut>(
         if shutdown.is_cancelled() || stopped() {
             return;
         }
-        let _ = sessions
+        // An error means the supervisor is gone (shutdown): no session will come again.
+        if sessions
             .wait_for(|s| !s.as_ref().is_some_and(|s| Arc::ptr_eq(s, &session)))
-            .await;
+            .await
+            .is_err()
+        {
+            return;
+        }
     }
 }

@@ -103,6 +103,7 @@ impl PresenceStore for RedisPresenceStore {
             user_id: member.user_id.clone(),
             node: self.node.clone(),
         };
+        let record = serde_json::to_string(&record)?;
         let key = self.keys.presence(app, channel);
         let mut conn = self.conn.get()?;
         // The node's own heartbeat too: a record must never name a node that looks dead.
@@ -113,11 +114,7 @@ impl PresenceStore for RedisPresenceStore {
                 redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(self.ttl_ms())),
             )
             .ignore()
-            .hset(
-                &key,
-                &member.connection_id,
-                serde_json::to_string(&record).unwrap_or_default(),
-            )
+            .hset(&key, &member.connection_id, record)
             .ignore()
             .pexpire(&key, self.ttl_ms() as i64)
             .ignore()

@@ -9,11 +9,12 @@ pub mod process;
 pub mod proxy;
 pub mod realtime;
 
+use herald::Config;
 use herald::{Application, Role};
+use herald_backend::settings::{AmqpUrl, RedisUrl};
 use herald_runtime::clock::Clock;
-use herald_runtime::config::AppConfig;
-use herald_runtime::Config;
-use secrecy::{ExposeSecret, SecretString};
+use herald_runtime::settings::AppConfig;
+use secrecy::SecretString;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -60,11 +61,12 @@ pub fn test_config(backend: Backend, prefix: &str) -> Config {
         api_key: SecretString::from(API_KEY),
         domains: vec![],
     }];
-    config.shutdown.drain_timeout_ms = 2000;
+    config.shutdown.drain_timeout = Duration::from_millis(2000);
     if backend == Backend::Real {
         let (amqp, redis) = real_urls();
-        config.amqp.url = Some(amqp);
-        config.redis.url = Some(redis);
+        config.amqp.url = Some(AmqpUrl::parse(amqp).expect("HERALD_AMQP__URL is an amqp:// URL"));
+        config.redis.url =
+            Some(RedisUrl::parse(redis).expect("HERALD_REDIS__URL is a redis:// URL"));
         config.amqp.prefix = prefix.to_string();
         config.redis.key_prefix = prefix.to_string();
     }

@@ -93,14 +93,13 @@ pub fn url_through(url: &str, address: SocketAddr) -> String {
 }
 
 /// Points `config` at the real RabbitMQ through a new proxy, which the caller can cut.
-pub async fn amqp_through_proxy(config: &mut herald_runtime::Config) -> Proxy {
+pub async fn amqp_through_proxy(config: &mut herald::Config) -> Proxy {
+    use herald_backend::settings::AmqpUrl;
     use secrecy::ExposeSecret;
     let (amqp, _) = super::real_urls();
     let proxy = Proxy::start(url_address(amqp.expose_secret())).await;
-    config.amqp.url = Some(secrecy::SecretString::from(url_through(
-        amqp.expose_secret(),
-        proxy.address,
-    )));
-    config.amqp.max_reconnect_backoff_ms = 200;
+    let through = secrecy::SecretString::from(url_through(amqp.expose_secret(), proxy.address));
+    config.amqp.url = Some(AmqpUrl::parse(through).expect("an amqp:// URL"));
+    config.amqp.max_reconnect_backoff = std::time::Duration::from_millis(200);
     proxy
 }
