@@ -1,9 +1,11 @@
--- Records, for each occurrence of a repeating message in one shard's batch that was published
--- (the broker confirmed it), that it was, schedules the entry's next occurrence, and ends the
--- entry's claim: it goes back to the due set at that time, or leaves the sets when there is none.
--- The next occurrence is anchored to the first: k+1 is due at first + (k+1) * interval, never
--- "now + interval". Repeating it for the same k changes nothing. (One-shot messages need no
--- script: the scheduler ends them with one MULTI.) Every key is in the shard's hash slot.
+-- Records, for each occurrence in one shard's batch that was published (the broker confirmed
+-- it), that it was, schedules the entry's next occurrence, and ends the entry's claim: it goes
+-- back to the due set at that time, or leaves the sets when there is none (a one-shot message,
+-- or the last occurrence of a repeat). The next occurrence is anchored to the first: k+1 is due
+-- at first + (k+1) * interval, never "now + interval". Repeating it for the same k changes
+-- nothing, and an entry that is gone (committed already, cancelled, expired) counts nothing.
+-- A pending entry's keys then live until its next occurrence and a status lifetime after it.
+-- Every key is in the shard's hash slot.
 -- KEYS[1]: the shard's due set; KEYS[2]: the shard's lease set
 -- KEYS[3i], KEYS[3i+1], KEYS[3i+2] (i = 1..n): entry i's status hash, schedule entry (hash) and
 --   envelope (string)
@@ -26,7 +28,10 @@ local function commit(status, entry, envelope, published)
   if published < k then
     return first + k * every
   end
-  redis.call('HINCRBY', status, 'fired', 1)
+  -- Counted only on a record that is still there: HINCRBY would create one without a lifetime.
+  if redis.call('EXISTS', status) == 1 then
+    redis.call('HINCRBY', status, 'fired', 1)
+  end
   local nextk = published + 1
   local due = first + nextk * every
   if every == 0 or (expires > 0 and due > expires) then

@@ -2,7 +2,7 @@
 -- (published, failed or cancelled) keeps its status, so a redelivery cannot undo a cancel.
 -- KEYS[1]: the message's status hash
 -- ARGV[1]: the final status, "published" or "failed"
--- ARGV[2]: error message for "failed" ("" for none)
+-- ARGV[2]: the error message of a "failed" one (kept even when empty; ignored for "published")
 -- ARGV[3]: time to live of the record from now, ms
 -- Returns: 1 when the status changed, 0 when the record is missing (expired), -1 when already final
 local status = redis.call('HGET', KEYS[1], 's')
@@ -13,7 +13,7 @@ if status ~= 'scheduled' then
   return -1
 end
 redis.call('HSET', KEYS[1], 's', ARGV[1])
-if ARGV[2] ~= '' then
+if ARGV[1] == 'failed' then
   redis.call('HSET', KEYS[1], 'e', ARGV[2])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])

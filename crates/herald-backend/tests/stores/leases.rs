@@ -19,21 +19,15 @@ on_both_backends!(Settings::default() =>
 );
 
 on_both_backends!(Settings::default() =>
-    committing_a_one_shot_occurrence_twice_counts_it_once;
-    on_redis ignore = "disagreement: the redis one-shot commit (a MULTI of HINCRBY fired) counts \
-        every commit, fired = 2; memory counts one, fired = 1"
+    committing_a_one_shot_occurrence_twice_counts_it_once,
 );
 
 on_both_backends!(Settings::default() =>
-    a_commit_after_the_status_expired_leaves_no_record_behind;
-    on_redis ignore = "disagreement: the redis one-shot commit's HINCRBY fired recreates the expired \
-        status hash with no TTL (PTTL -1, a record that never expires); memory writes nothing"
+    a_commit_after_the_status_expired_leaves_no_record_behind,
 );
 
 on_both_backends!(Settings::default() =>
-    an_entry_is_kept_no_longer_than_its_ttl;
-    in_memory ignore = "disagreement: memory ignores NewEntry::ttl and fires the entry (Now); redis \
-        expires the entry and its envelope with it (Gone)"
+    an_entry_is_kept_no_longer_than_its_ttl,
 );
 
 on_both_backends!(Settings { shards: 4, ..Settings::default() } =>

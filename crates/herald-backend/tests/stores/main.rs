@@ -1,7 +1,7 @@
 //! The store contract suites: each case is written once, as an `async fn(&Stores)`, and runs on
 //! the in-memory stores and on Redis (HERALD_REDIS__URL, default the local port; each test under
 //! a fresh key prefix whose keys it removes at the end), so the two implementations keep one
-//! contract. A case where they disagree is ignored on one side, with both answers in its reason.
+//! contract.
 //!
 //! - [`status`]: status records, their transitions and lifetimes;
 //! - [`schedule`], [`repeats`], [`leases`]: the schedule of deferred messages (one-shot, cancel

@@ -23,10 +23,7 @@ on_both_backends!(Settings::default() =>
 );
 
 on_both_backends!(Settings { status_ttl: ms(300), ..Settings::default() } =>
-    a_commit_keeps_the_record_until_the_next_occurrence_and_a_status_ttl_after_it;
-    in_memory ignore = "disagreement: the memory commit only ever extends the record's life \
-        (max of the old expiry and next + status ttl), so a record created for 60 s lives on; \
-        redis sets it to next + status ttl (PEXPIRE), and its entry and envelope with it"
+    a_commit_keeps_the_record_until_the_next_occurrence_and_a_status_ttl_after_it,
 );
 
 async fn committing_a_repeating_occurrence_schedules_the_next_from_the_first(stores: &Stores) {

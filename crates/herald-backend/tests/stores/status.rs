@@ -58,9 +58,7 @@ on_both_backends!(Settings::default() =>
 );
 
 on_both_backends!(Settings::default() =>
-    a_failure_keeps_its_reason_even_an_empty_one;
-    on_redis ignore = "disagreement: status_finish.lua writes no error field for an empty reason, so \
-        redis reports error_message None; memory reports Some(\"\")"
+    a_failure_keeps_its_reason_even_an_empty_one,
 );
 
 on_both_backends!(Settings { status_ttl: ms(300), ..Settings::default() } =>

@@ -360,26 +360,17 @@ pub fn ms(n: u64) -> Duration {
 
 /// Declares, for each `async fn case(stores: &Stores)`, a module `case` with one test per
 /// backend (`case::in_memory`, `case::on_redis`), each on stores built with `$settings`.
-/// `name; on_redis ignore = "why"` (or `in_memory`) ignores one side of a case whose backends
-/// disagree, until they are reconciled.
 #[macro_export]
 macro_rules! on_both_backends {
     ($settings:expr => $($name:ident),* $(,)?) => {
-        $( $crate::on_both_backends!(@case $settings, $name, [], []); )*
+        $( $crate::on_both_backends!(@case $settings, $name); )*
     };
-    ($settings:expr => $name:ident; in_memory ignore = $why:literal) => {
-        $crate::on_both_backends!(@case $settings, $name, [ignore = $why], []);
-    };
-    ($settings:expr => $name:ident; on_redis ignore = $why:literal) => {
-        $crate::on_both_backends!(@case $settings, $name, [], [ignore = $why]);
-    };
-    (@case $settings:expr, $name:ident, [$($memory:meta)?], [$($redis:meta)?]) => {
+    (@case $settings:expr, $name:ident) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             #[tokio::test]
-            $(#[$memory])?
             async fn in_memory() {
                 let stores = $crate::support::Stores::build(
                     $crate::support::Backend::Memory,
@@ -390,7 +381,6 @@ macro_rules! on_both_backends {
             }
 
             #[tokio::test]
-            $(#[$redis])?
             async fn on_redis() {
                 let stores = $crate::support::Stores::build(
                     $crate::support::Backend::Redis,

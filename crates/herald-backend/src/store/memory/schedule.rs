@@ -40,6 +40,7 @@ impl ScheduleStore for MemoryStore {
                     envelope: entry.envelope.to_string(),
                     schedule: entry.schedule,
                     next: 0,
+                    expires_ms: deadline(now, entry.ttl),
                 });
             let due = stored.schedule.occurrence_at(stored.next, now)?;
             state.place(entry.member, Some(Position::Due(due)));
@@ -106,7 +107,7 @@ impl ScheduleStore for MemoryStore {
         }))
     }
 
-    /// `schedule_commit.lua` (and, for one-shot messages, the MULTI of the Redis store).
+    /// `schedule_commit.lua`.
     async fn commit(
         &self,
         _shard: u32,
@@ -131,7 +132,7 @@ fn fire_one(state: &mut State, member: &Member, now: i64) -> Fire {
     if !state.is_scheduled(&member.app, member.id, now) {
         return Fire::Gone;
     }
-    let Some(entry) = state.entries.get_mut(member) else {
+    let Some(entry) = state.entries.get_mut(member).filter(|e| e.expires_ms > now) else {
         return Fire::Gone;
     };
     let schedule = entry.schedule;
@@ -181,7 +182,10 @@ fn commit_one(
     status_ttl: Duration,
     now: i64,
 ) -> Option<i64> {
-    let entry = state.entries.get_mut(member)?;
+    let entry = state
+        .entries
+        .get_mut(member)
+        .filter(|e| e.expires_ms > now)?;
     let schedule = entry.schedule;
     if occurrence < entry.next {
         return schedule.occurrence_at(entry.next, now);
@@ -189,7 +193,10 @@ fn commit_one(
     let next = occurrence.checked_add(1);
     let due = next.and_then(|k| schedule.occurrence_at(k, now));
     match (due, next) {
-        (Some(_), Some(k)) => entry.next = k,
+        (Some(due), Some(k)) => {
+            entry.next = k;
+            entry.expires_ms = deadline(now, ttl_until(due, now, status_ttl));
+        }
         _ => {
             state.entries.remove(member);
         }
@@ -201,10 +208,8 @@ fn commit_one(
             .get_or_insert_with(Default::default)
             .fired += 1;
         match due {
-            Some(due) => {
-                let lasts = deadline(now, ttl_until(due, now, status_ttl));
-                status.expires_ms = status.expires_ms.max(lasts);
-            }
+            // Until the next occurrence and a status lifetime after it, as the entry.
+            Some(due) => status.expires_ms = deadline(now, ttl_until(due, now, status_ttl)),
             None if schedule.is_repeating() && status.record.status == MessageStatus::Scheduled => {
                 // The last occurrence of a repeating message is its publication; a one-shot
                 // message is marked published by the dispatcher.

@@ -44,6 +44,8 @@ impl MemoryStore {
             .is_none_or(|at| now.saturating_sub(at) >= SWEEP_EVERY_MS)
         {
             state.statuses.retain(|_, e| e.expires_ms > now);
+            // An expired entry's member may stay in a set: its claim finds it gone, as on Redis.
+            state.entries.retain(|_, e| e.expires_ms > now);
             state.last_sweep_ms = Some(now);
         }
         f(&mut state, now)
@@ -64,6 +66,8 @@ pub(super) struct ScheduleEntry {
     pub(super) schedule: Schedule,
     /// The occurrence it is waiting for (or firing).
     pub(super) next: u64,
+    /// The clock's time (ms) from which the entry is gone, as its Redis keys expire.
+    pub(super) expires_ms: i64,
 }
 
 #[derive(Clone, Copy)]
