@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Delivery, Queue, Route, Settle};
 use crate::error::QueueError;
-use crate::metrics::SettleMetrics;
+use crate::queue::settle_metrics::SettleMetrics;
 
 /// One route: its sender (publishers, requeues) and receiver (shared by its consumers).
 type RouteChannel = (

@@ -4,6 +4,7 @@
 
 pub mod memory;
 pub mod rabbit;
+pub mod settle_metrics;
 pub mod topology;
 pub mod worker;
 
@@ -11,7 +12,7 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::QueueError;
-use crate::metrics::SettleMetrics;
+use crate::queue::settle_metrics::SettleMetrics;
 
 /// Where a message goes: straight to the dispatcher, or to the scheduler to wait for its time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

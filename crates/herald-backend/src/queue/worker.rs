@@ -93,8 +93,8 @@ fn surface_panic(route: Route, joined: Result<(), tokio::task::JoinError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::SettleMetrics;
     use crate::queue::memory::MemoryQueue;
+    use crate::queue::settle_metrics::SettleMetrics;
 
     #[tokio::test]
     async fn a_handler_that_panics_takes_the_consume_loop_with_it() {

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::session::{on_each_session, Session};
 use crate::error::QueueError;
-use crate::metrics::SettleMetrics;
+use crate::queue::settle_metrics::SettleMetrics;
 use crate::queue::{Delivery, Settle};
 
 pub(super) async fn run(

@@ -18,7 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Delivery, Queue, Route};
 use crate::error::QueueError;
-use crate::metrics::{QueueMetrics, SettleMetrics};
+use crate::metrics::QueueMetrics;
+use crate::queue::settle_metrics::SettleMetrics;
 use session::Session;
 
 /// A RabbitMQ-backed [`Queue`].

@@ -8,6 +8,9 @@ pub mod live;
 pub mod process;
 pub mod proxy;
 pub mod realtime;
+mod urls;
+
+pub use urls::real_urls;
 
 use herald::Config;
 use herald::{Application, Role};
@@ -31,18 +34,6 @@ pub enum Backend {
     /// RabbitMQ and Redis at HERALD_AMQP__URL / HERALD_REDIS__URL (default: local ports).
     Real,
     InMemory,
-}
-
-/// The URLs of the real RabbitMQ and Redis: the variables scripts/test exports, or the local
-/// standard ports.
-pub fn real_urls() -> (SecretString, SecretString) {
-    let var = |name: &str, default: &str| {
-        SecretString::from(std::env::var(name).unwrap_or_else(|_| default.to_string()))
-    };
-    (
-        var("HERALD_AMQP__URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
-        var("HERALD_REDIS__URL", "redis://127.0.0.1:6379"),
-    )
 }
 
 /// A fresh prefix, so tests running side by side never share a queue or a key.
