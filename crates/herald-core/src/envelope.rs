@@ -96,6 +96,15 @@ impl Envelope {
         }
     }
 
+    /// When this occurrence was due to subscribers: its occurrence's time in the schedule, or
+    /// the acceptance of an immediate message.
+    pub fn due_ms(&self) -> i64 {
+        self.schedule
+            .schedule()
+            .occurrence_at(self.occurrence, self.accepted_at)
+            .unwrap_or(self.accepted_at)
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         // Serializing owned, already-validated values cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
@@ -146,6 +155,35 @@ mod tests {
             accepted_at: 1_800_000_000_000,
             traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
         }
+    }
+
+    #[test]
+    fn an_occurrence_is_due_when_its_schedule_says_and_an_immediate_message_when_accepted() {
+        let accepted = 1_800_000_000_000;
+        let mut envelope = sample(json!(1), 0, json!({}));
+        envelope.schedule = AcceptedSchedule::accepted(ScheduleFields::default(), accepted);
+        assert_eq!(envelope.due_ms(), accepted);
+        // A repeat without publishAt starts when it was accepted: occurrence 2 is two periods on.
+        envelope.schedule = AcceptedSchedule::accepted(
+            ScheduleFields {
+                publish_at: 0,
+                repeat_every: 3,
+                repeat_expires_at: 0,
+            },
+            accepted,
+        );
+        envelope.occurrence = 2;
+        assert_eq!(envelope.due_ms(), accepted + 6_000);
+        envelope.schedule = AcceptedSchedule::accepted(
+            ScheduleFields {
+                publish_at: accepted + 500,
+                repeat_every: 0,
+                repeat_expires_at: 0,
+            },
+            accepted,
+        );
+        envelope.occurrence = 0;
+        assert_eq!(envelope.due_ms(), accepted + 500);
     }
 
     #[test]

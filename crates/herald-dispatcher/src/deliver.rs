@@ -180,7 +180,7 @@ async fn deliver(
     drop(turn.take());
     live.await?;
     // A repeating message stays scheduled between occurrences; the scheduler finishes it.
-    if envelope.schedule.repeat_every == 0 {
+    if !envelope.schedule.schedule().is_repeating() {
         backends
             .statuses
             .finish(&envelope.app_id, envelope.message_id, Outcome::Published)

@@ -5,6 +5,7 @@ use herald_backend::live::MemoryLiveBus;
 use herald_backend::store::presence::MemoryPresenceStore;
 use herald_http::AppRegistry;
 use herald_hub::{Hub, HubSettings, LiveMetrics};
+use herald_runtime::clock::Clock;
 use herald_runtime::settings::AppConfig;
 use secrecy::SecretString;
 use std::net::SocketAddr;
@@ -50,6 +51,7 @@ fn serve(drain: Duration) -> Served {
             dedup_window: Duration::from_secs(60),
             dedup_cap: 100,
         },
+        Clock::system(),
     );
     let apps = Arc::new(AppRegistry::new(&[AppConfig {
         id: "app".into(),

@@ -119,6 +119,7 @@ impl Application {
                         dedup_window: config.live.dedup_window,
                         dedup_cap: config.live.dedup_cap.get(),
                     },
+                    backends.clock.clone(),
                 ),
                 keep_alive: config.live.keep_alive,
             }),

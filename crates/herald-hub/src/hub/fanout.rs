@@ -75,10 +75,10 @@ impl Hub {
             self.metrics.duplicates.inc();
             return Offer::default();
         }
-        let published_at = herald_runtime::clock::now_ms();
+        let published_at = self.clock.now_ms();
         self.metrics
             .end_to_end_seconds
-            .observe((published_at - due_ms(&envelope)).max(0) as f64 / 1000.0);
+            .observe((published_at - envelope.due_ms()).max(0) as f64 / 1000.0);
         let key = (envelope.app_id.clone(), envelope.channel.clone());
         self.offer(
             &key,
@@ -394,16 +394,4 @@ fn rendered_or_dropped(json: serde_json::Result<String>) -> Option<String> {
         |err| tracing::error!(error = %err, "cannot serialize a live message, dropped"),
     )
     .ok()
-}
-
-/// When the message was due to subscribers: its publication, or its occurrence's due time.
-fn due_ms(envelope: &Envelope) -> i64 {
-    let schedule = &envelope.schedule;
-    if schedule.publish_at > 0 {
-        let every_ms = schedule.repeat_every.saturating_mul(1000) as i64;
-        let due = schedule.publish_at + every_ms.saturating_mul(envelope.occurrence as i64);
-        due.max(envelope.accepted_at)
-    } else {
-        envelope.accepted_at
-    }
 }

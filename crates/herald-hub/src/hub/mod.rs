@@ -12,6 +12,7 @@ use herald_backend::store::presence::PresenceStore;
 use herald_backend::QueueError;
 use herald_core::command::Command;
 use herald_core::{ChannelName, Selector};
+use herald_runtime::clock::Clock;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -54,6 +55,8 @@ pub struct Hub {
     metrics: LiveMetrics,
     counters: DeliveryCounters,
     settings: HubSettings,
+    /// Stamps deliveries (`publishedAt`, the end-to-end latency).
+    clock: Clock,
     next_id: AtomicU64,
 }
 
@@ -63,6 +66,7 @@ impl Hub {
         presence: Arc<dyn PresenceStore>,
         metrics: LiveMetrics,
         settings: HubSettings,
+        clock: Clock,
     ) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::default(),
@@ -74,6 +78,7 @@ impl Hub {
             counters: DeliveryCounters::new(&metrics),
             metrics,
             settings,
+            clock,
             next_id: AtomicU64::new(1),
         })
     }

@@ -193,6 +193,7 @@ pub(super) mod tests {
     use crate::sink::{SinkReceiver, Transport};
     use herald_backend::live::MemoryLiveBus;
     use herald_backend::store::presence::MemoryPresenceStore;
+    use herald_runtime::clock::Clock;
     use serde_json::{json, Value};
     use std::time::Duration;
 
@@ -207,6 +208,7 @@ pub(super) mod tests {
                 dedup_window: Duration::from_secs(60),
                 dedup_cap: 100,
             },
+            Clock::system(),
         )
     }
 
