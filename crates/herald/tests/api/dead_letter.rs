@@ -62,3 +62,37 @@ async fn the_dead_letter_queue_keeps_at_most_its_configured_length() {
     .await;
     connection.close(200, "done".into()).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_queue_declared_without_the_bound_is_used_as_it_is() {
+    let prefix = fresh_prefix();
+    let (amqp, _) = real_urls();
+    let connection = Connection::connect(amqp.expose_secret(), Default::default())
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    // As a deployment from before the bound has it: a quorum queue with no x-max-length.
+    let mut args = lapin::types::FieldTable::default();
+    args.insert(
+        "x-queue-type".into(),
+        lapin::types::AMQPValue::LongString("quorum".into()),
+    );
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    channel
+        .queue_declare(format!("{prefix}.dead").as_str().into(), durable, args)
+        .await
+        .unwrap();
+
+    // RabbitMQ refuses to declare it again with the bound: herald must still become ready
+    // (spawn_with waits for /readyz) and publish.
+    let app = TestApp::spawn_with(herald::Role::Ingest, test_config(Backend::Real, &prefix)).await;
+    let (status, answer) = app
+        .client
+        .publish("news", serde_json::json!({"message": "after the upgrade"}))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    connection.close(200, "done".into()).await.unwrap();
+}

@@ -6,6 +6,7 @@ use futures_util::StreamExt;
 use lapin::options::{
     ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
+use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{Channel, Connection, ConnectionProperties, Event, ExchangeKind};
 use secrecy::{ExposeSecret, SecretString};
@@ -102,12 +103,10 @@ async fn open(settings: &RabbitSettings) -> Result<Session, lapin::Error> {
     let properties = ConnectionProperties::default()
         .with_connection_name(settings.connection_name.clone().into());
     let connection = Connection::connect(settings.url.expose_secret(), properties).await?;
+    declare_dead_letter_queue(&connection, settings).await?;
     let setup = connection.create_channel().await?;
     declare(&setup, settings).await?;
-    // The declarations are done; a channel that fails to close goes with its connection.
-    if let Err(err) = setup.close(200, ShortString::from("declared")).await {
-        tracing::debug!(error = %err, "cannot close the rabbitmq setup channel");
-    }
+    close_quietly(&setup).await;
     let mut publish_channels = Vec::with_capacity(settings.publish_channels);
     for _ in 0..settings.publish_channels {
         let channel = connection.create_channel().await?;
@@ -148,24 +147,6 @@ pub async fn declare(channel: &Channel, settings: &RabbitSettings) -> Result<(),
         durable: true,
         ..Default::default()
     };
-    let mut dead_args = FieldTable::default();
-    dead_args.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString("quorum".into()),
-    );
-    // Bounds what parked messages can hold of the broker's memory and disk; past it the oldest
-    // are dropped (x-overflow drop-head, the default), as amqp.dead_letter_max_length documents.
-    dead_args.insert(
-        "x-max-length".into(),
-        AMQPValue::LongLongInt(settings.dead_letter_max_length as i64),
-    );
-    channel
-        .queue_declare(
-            topology.dead_queue.as_str().into(),
-            queue_options,
-            dead_args,
-        )
-        .await?;
     channel
         .queue_bind(
             topology.dead_queue.as_str().into(),
@@ -206,6 +187,78 @@ pub async fn declare(channel: &Channel, settings: &RabbitSettings) -> Result<(),
             .await?;
     }
     Ok(())
+}
+
+/// Declares the dead-letter queue, bounded by `amqp.dead_letter_max_length`, on a channel of its
+/// own. A queue declared earlier with other arguments (without the bound, or another one) cannot
+/// be declared again with these: RabbitMQ refuses with PRECONDITION_FAILED and closes the channel.
+/// herald then keeps using the queue as it is and says how to bound it, rather than never
+/// becoming ready.
+async fn declare_dead_letter_queue(
+    connection: &Connection,
+    settings: &RabbitSettings,
+) -> Result<(), lapin::Error> {
+    let queue = settings.topology.dead_queue.as_str();
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
+    // Bounds what parked messages can hold of the broker's memory and disk; past it the oldest
+    // are dropped (x-overflow drop-head, the default).
+    args.insert(
+        "x-max-length".into(),
+        AMQPValue::LongLongInt(settings.dead_letter_max_length as i64),
+    );
+    let options = QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    let channel = connection.create_channel().await?;
+    match channel.queue_declare(queue.into(), options, args).await {
+        Ok(_) => {
+            close_quietly(&channel).await;
+            Ok(())
+        }
+        Err(err) if is_precondition_failed(&err) => {
+            tracing::warn!(
+                queue,
+                max_length = settings.dead_letter_max_length,
+                "the dead-letter queue exists with other arguments, so amqp.dead_letter_max_length \
+                 is not applied to it: delete the queue once it is empty (herald declares it \
+                 again, bounded), or bound it with a policy (rabbitmqctl set_policy \
+                 --apply-to queues <name> '^<queue>$' '{{\"max-length\": <n>}}')"
+            );
+            // The refused declare closed its channel; check the queue is there on a new one.
+            let channel = connection.create_channel().await?;
+            let passive = QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            };
+            channel
+                .queue_declare(queue.into(), passive, FieldTable::default())
+                .await?;
+            close_quietly(&channel).await;
+            Ok(())
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Whether the broker refused a declaration for arguments that differ from the queue's own.
+fn is_precondition_failed(err: &lapin::Error) -> bool {
+    matches!(
+        err.kind(),
+        lapin::ErrorKind::ProtocolError(amqp)
+            if *amqp.kind() == AMQPErrorKind::Soft(AMQPSoftError::PRECONDITIONFAILED)
+    )
+}
+
+/// Closes a channel whose work is done; one that fails to close goes with its connection.
+async fn close_quietly(channel: &Channel) {
+    if let Err(err) = channel.close(200, ShortString::from("declared")).await {
+        tracing::debug!(error = %err, "cannot close a rabbitmq setup channel");
+    }
 }
 
 /// Runs `work` on each session as it comes up, until `shutdown` or until `stopped()` holds after a
