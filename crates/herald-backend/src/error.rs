@@ -18,6 +18,9 @@ pub enum QueueError {
     Unroutable(&'static str),
     #[error("message queue protocol error")]
     Protocol(#[from] lapin::Error),
+    /// The message could not be written: nothing was sent in its place.
+    #[error("cannot serialize a message for the queue")]
+    Unserializable(#[from] serde_json::Error),
 }
 
 /// Why a store operation failed.

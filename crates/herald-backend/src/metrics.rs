@@ -64,7 +64,7 @@ impl QueueMetrics {
             Err(QueueError::ConfirmTimeout) => "timeout",
             Err(QueueError::Nacked) => "nacked",
             Err(QueueError::Unroutable(_)) => "unroutable",
-            Err(QueueError::Protocol(_)) => "error",
+            Err(QueueError::Protocol(_) | QueueError::Unserializable(_)) => "error",
         };
         self.publishes
             .with_label_values(&[route.as_str(), outcome])

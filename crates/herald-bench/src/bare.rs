@@ -21,7 +21,7 @@ pub fn envelope_size(body: &serde_json::Value) -> usize {
         accepted_at: 1_800_000_000_000,
         traceparent: None,
     };
-    envelope.encode().len()
+    envelope.encode().map_or(0, |bytes| bytes.len())
 }
 
 /// Publishes for `duration` through herald's own exchange and routing key into herald's dispatch

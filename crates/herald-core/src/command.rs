@@ -42,9 +42,10 @@ struct Delivered<'a> {
 }
 
 impl Command {
-    pub fn encode(&self) -> Vec<u8> {
-        // Serializing owned, already-validated values cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+    /// The command as it travels on the live bus; an error, never empty bytes, when it cannot
+    /// be written.
+    pub fn encode(&self) -> serde_json::Result<Vec<u8>> {
+        serde_json::to_vec(self)
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, serde_json::Error> {
@@ -83,7 +84,10 @@ mod tests {
             connection_id: "c1".into(),
             user_id: None,
         };
-        assert_eq!(Command::decode(&command.encode()).unwrap(), command);
+        assert_eq!(
+            Command::decode(&command.encode().unwrap()).unwrap(),
+            command
+        );
         let delivered: Value = serde_json::from_str(&command.delivered_json().unwrap()).unwrap();
         assert_eq!(
             delivered,

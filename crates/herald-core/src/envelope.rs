@@ -105,9 +105,9 @@ impl Envelope {
             .unwrap_or(self.accepted_at)
     }
 
-    pub fn encode(&self) -> Vec<u8> {
-        // Serializing owned, already-validated values cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+    /// The envelope as it travels; an error, never empty bytes, when it cannot be written.
+    pub fn encode(&self) -> Result<Vec<u8>, EnvelopeError> {
+        serde_json::to_vec(self).map_err(EnvelopeError::Unserializable)
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, EnvelopeError> {
@@ -249,7 +249,7 @@ mod tests {
         #[test]
         fn envelopes_round_trip(message in json_value(), occurrence in any::<u64>(), h in "[a-z]{1,8}", n in any::<i32>()) {
             let env = sample(message, occurrence, json!({ h: n, "s": "x" }));
-            prop_assert_eq!(Envelope::decode(&env.encode()).unwrap(), env);
+            prop_assert_eq!(Envelope::decode(&env.encode().unwrap()).unwrap(), env);
         }
     }
 }

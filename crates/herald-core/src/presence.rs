@@ -46,9 +46,10 @@ struct Delivered<'a> {
 }
 
 impl PresenceEvent {
-    pub fn encode(&self) -> Vec<u8> {
-        // Serializing owned, already-validated values cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+    /// The change as it travels on the live bus; an error, never empty bytes, when it cannot
+    /// be written.
+    pub fn encode(&self) -> serde_json::Result<Vec<u8>> {
+        serde_json::to_vec(self)
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, serde_json::Error> {
@@ -56,18 +57,17 @@ impl PresenceEvent {
     }
 
     /// The change as its listeners receive it (JSON).
-    pub fn delivered_json(&self) -> String {
+    pub fn delivered_json(&self) -> serde_json::Result<String> {
         delivered_json(self.status, &self.members)
     }
 }
 
 /// `{status, data}` for any list of members (a listing is built without an event).
-pub fn delivered_json(status: PresenceStatus, members: &[Member]) -> String {
+pub fn delivered_json(status: PresenceStatus, members: &[Member]) -> serde_json::Result<String> {
     serde_json::to_string(&Delivered {
         status,
         data: members,
     })
-    .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -86,8 +86,11 @@ mod tests {
                 user_id: None,
             }],
         };
-        assert_eq!(PresenceEvent::decode(&event.encode()).unwrap(), event);
-        let delivered: Value = serde_json::from_str(&event.delivered_json()).unwrap();
+        assert_eq!(
+            PresenceEvent::decode(&event.encode().unwrap()).unwrap(),
+            event
+        );
+        let delivered: Value = serde_json::from_str(&event.delivered_json().unwrap()).unwrap();
         assert_eq!(
             delivered,
             json!({"status": "USERUPDATE", "data": [{"connectionId": "c1", "userId": null}]})

@@ -114,7 +114,7 @@ impl Hub {
         };
         let key = (event.app_id.clone(), event.channel.clone());
         self.offer(&key, Interest::Users, None, |_| {
-            Some(Rendered::realtime_only(event.delivered_json()))
+            rendered_or_dropped(event.delivered_json()).map(Rendered::realtime_only)
         })
     }
 

@@ -186,7 +186,7 @@ impl Hub {
     pub async fn send_command(&self, command: &Command) -> Result<(), QueueError> {
         let frame = LiveFrame {
             kind: LiveKind::Command,
-            body: command.encode(),
+            body: command.encode()?,
         };
         let confirm = self
             .bus

@@ -112,7 +112,14 @@ impl Hub {
                 return Err(ApiError::of(ErrorKind::StoreUnavailable));
             }
         };
-        let listing = presence::delivered_json(PresenceStatus::Listing, &members);
+        let listing = match presence::delivered_json(PresenceStatus::Listing, &members) {
+            Ok(listing) => listing,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot serialize a channel's presence listing");
+                self.unsubscribe(sink, &tag).await;
+                return Err(ApiError::of(ErrorKind::Internal));
+            }
+        };
         self.release_held(sink.id, &tag, Rendered::realtime_only(listing));
         Ok(())
     }
@@ -131,13 +138,18 @@ impl Hub {
             status,
             members,
         };
-        let frame = LiveFrame {
-            kind: LiveKind::Presence,
-            body: event.encode(),
-        };
-        let sent = match self.bus.send(app, channel, frame).await {
-            Ok(confirm) => confirm.await,
-            Err(err) => Err(err),
+        let sent = match event.encode() {
+            Ok(body) => {
+                let frame = LiveFrame {
+                    kind: LiveKind::Presence,
+                    body,
+                };
+                match self.bus.send(app, channel, frame).await {
+                    Ok(confirm) => confirm.await,
+                    Err(err) => Err(err),
+                }
+            }
+            Err(err) => Err(err.into()),
         };
         if let Err(err) = sent {
             tracing::warn!(error = %err, "cannot announce a presence change on the live bus");
@@ -224,7 +236,8 @@ pub(super) mod tests {
                     user_id: None,
                 }],
             }
-            .encode(),
+            .encode()
+            .unwrap(),
         }
     }
 
@@ -262,7 +275,7 @@ pub(super) mod tests {
             "held until the listing"
         );
 
-        let listing = presence::delivered_json(PresenceStatus::Listing, &[]);
+        let listing = presence::delivered_json(PresenceStatus::Listing, &[]).unwrap();
         assert!(hub.release_held(receiver.shared.id, "u", Rendered::realtime_only(listing)));
         assert_eq!(
             next(&mut receiver),

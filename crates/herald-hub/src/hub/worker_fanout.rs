@@ -142,7 +142,7 @@ mod tests {
         };
         LiveFrame {
             kind: LiveKind::Message,
-            body: envelope.encode(),
+            body: envelope.encode().unwrap(),
         }
     }
 

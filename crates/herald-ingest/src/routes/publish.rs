@@ -40,15 +40,6 @@ pub async fn publish(
     } else {
         (Route::Dispatch, DeliveryKind::Immediate)
     };
-    // Written before the publish, so the status exists by the time anyone can learn the id, and
-    // a dispatcher that is faster than this handler finds a record to mark published.
-    let ttl = schedule.ttl(now, state.status_ttl);
-    state
-        .backends
-        .statuses
-        .create(&app.0.id, message_id, kind, ttl)
-        .await?;
-
     let envelope = Envelope {
         v: ENVELOPE_VERSION,
         message_id,
@@ -62,7 +53,21 @@ pub async fn publish(
         accepted_at: now,
         traceparent: herald_runtime::trace_context::outgoing(&span, incoming),
     };
-    if let Err(err) = state.backends.queue.publish(route, envelope.encode()).await {
+    // Written before anything is recorded, so a message that cannot be written leaves nothing.
+    let body = envelope.encode().map_err(|err| {
+        tracing::error!(error = %err, "cannot serialize an envelope");
+        ApiError::of(ErrorKind::Internal)
+    })?;
+    // Written before the publish, so the status exists by the time anyone can learn the id, and
+    // a dispatcher that is faster than this handler finds a record to mark published.
+    let ttl = schedule.ttl(now, state.status_ttl);
+    state
+        .backends
+        .statuses
+        .create(&app.0.id, message_id, kind, ttl)
+        .await?;
+
+    if let Err(err) = state.backends.queue.publish(route, body).await {
         // The id was never handed out: remove its record rather than leave it "scheduled".
         if let Err(cleanup) = state.backends.statuses.discard(&app.0.id, message_id).await {
             tracing::warn!(error = %cleanup, "cannot discard the status of an unpublished message");
