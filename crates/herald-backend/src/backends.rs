@@ -152,7 +152,7 @@ impl Backends {
         Self {
             queue: Arc::new(MemoryQueue::new(settle_metrics)),
             statuses: store.clone(),
-            inboxes: Arc::new(MemoryInboxStore::new(inbox_settings)),
+            inboxes: Arc::new(MemoryInboxStore::new(inbox_settings, clock.clone())),
             schedule: store,
             live: Arc::new(MemoryLiveBus::new(live_capacity)),
             presence: Arc::new(MemoryPresenceStore::new()),

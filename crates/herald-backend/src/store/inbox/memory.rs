@@ -1,29 +1,33 @@
 //! Polling inboxes in process memory: the same buffer-and-cursor model as Redis, with sequence
-//! numbers standing in for stream ids.
+//! numbers standing in for stream ids, on the clock the store is given (as Redis's windows are on
+//! Redis's clock).
 
 use async_trait::async_trait;
 use herald_core::{ChannelName, OccurrenceId, Selector, SubscriptionId};
+use herald_runtime::clock::Clock;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{select, Delivered, InboxSettings, InboxStore, Polled};
 use crate::error::StoreError;
 
 /// Channels nobody touches are swept at most this often, so memory stays bounded by about one
 /// window, TTL or dedup window of state without a scan on every call.
-const SWEEP_EVERY: Duration = Duration::from_secs(1);
+const SWEEP_EVERY_MS: i64 = 1_000;
 
 struct Entry {
     seq: u64,
-    at: Instant,
+    /// When it was delivered, ms on the store's clock.
+    at: i64,
     json: String,
 }
 
 struct Subscription {
     /// The next sequence to hand out.
     cursor: u64,
-    expires: Instant,
+    /// From when it is gone, ms on the store's clock.
+    expires: i64,
     selector: Option<Selector>,
 }
 
@@ -32,17 +36,19 @@ struct Channel {
     buffer: VecDeque<Entry>,
     next_seq: u64,
     subscriptions: HashMap<SubscriptionId, Subscription>,
-    delivered: HashMap<OccurrenceId, Instant>,
+    /// Delivered occurrences and until when each is remembered, ms.
+    delivered: HashMap<OccurrenceId, i64>,
 }
 
 impl Channel {
-    fn expire(&mut self, now: Instant, settings: &InboxSettings) {
+    fn expire(&mut self, now: i64, settings: &InboxSettings) {
+        let window = millis(settings.window);
         self.subscriptions.retain(|_, s| s.expires > now);
         self.delivered.retain(|_, expires| *expires > now);
         while self
             .buffer
             .front()
-            .is_some_and(|e| now.duration_since(e.at) > settings.window)
+            .is_some_and(|e| now.saturating_sub(e.at) > window)
         {
             self.buffer.pop_front();
         }
@@ -59,20 +65,22 @@ impl Channel {
 #[derive(Default)]
 struct Channels {
     map: HashMap<(String, ChannelName), Channel>,
-    last_sweep: Option<Instant>,
+    last_sweep_ms: Option<i64>,
 }
 
 /// An in-memory [`InboxStore`].
 pub struct MemoryInboxStore {
     channels: Mutex<Channels>,
     settings: InboxSettings,
+    clock: Clock,
 }
 
 impl MemoryInboxStore {
-    pub fn new(settings: InboxSettings) -> Self {
+    pub fn new(settings: InboxSettings, clock: Clock) -> Self {
         Self {
             channels: Mutex::default(),
             settings,
+            clock,
         }
     }
 
@@ -80,19 +88,19 @@ impl MemoryInboxStore {
         &self,
         app: &str,
         channel: &ChannelName,
-        f: impl FnOnce(&mut Channel, Instant) -> R,
+        f: impl FnOnce(&mut Channel, i64) -> R,
     ) -> R {
+        let now = self.clock.now_ms();
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
         if channels
-            .last_sweep
-            .is_none_or(|at| now.duration_since(at) >= SWEEP_EVERY)
+            .last_sweep_ms
+            .is_none_or(|at| now.saturating_sub(at) >= SWEEP_EVERY_MS)
         {
             channels.map.retain(|_, c| {
                 c.expire(now, &self.settings);
                 !c.is_empty()
             });
-            channels.last_sweep = Some(now);
+            channels.last_sweep_ms = Some(now);
         }
         let key = (app.to_string(), channel.clone());
         let state = channels.map.entry(key.clone()).or_default();
@@ -118,7 +126,7 @@ impl InboxStore for MemoryInboxStore {
         self.with(app, channel, |c, now| {
             let subscription = Subscription {
                 cursor: c.next_seq,
-                expires: now + ttl,
+                expires: now.saturating_add(millis(ttl)),
                 selector: selector.cloned(),
             };
             c.subscriptions.insert(id, subscription);
@@ -142,7 +150,7 @@ impl InboxStore for MemoryInboxStore {
                 .take(settings.cap)
                 .collect();
             subscription.cursor = messages.last().map_or(subscription.cursor, |e| e.seq + 1);
-            subscription.expires = now + settings.subscription_ttl;
+            subscription.expires = now.saturating_add(millis(settings.subscription_ttl));
             let out = messages.iter().map(|e| e.json.clone()).collect();
             Some(select(subscription.selector.as_ref(), out))
         }))
@@ -162,8 +170,10 @@ impl InboxStore for MemoryInboxStore {
             if c.delivered.contains_key(&message.occurrence) {
                 return Delivered::Duplicate;
             }
-            c.delivered
-                .insert(message.occurrence, now + settings.dedup_window);
+            c.delivered.insert(
+                message.occurrence,
+                now.saturating_add(millis(settings.dedup_window)),
+            );
             c.buffer.push_back(Entry {
                 seq: c.next_seq,
                 at: now,
@@ -176,4 +186,9 @@ impl InboxStore for MemoryInboxStore {
             Delivered::Buffered(c.subscriptions.len() as u64)
         }))
     }
+}
+
+/// A lifetime in the clock's unit, ms.
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
