@@ -1,7 +1,8 @@
--- Records, for each occurrence in one shard's batch that was published (the broker confirmed
--- it), that it was, schedules the entry's next occurrence, and ends the entry's claim: it goes
--- back to the due set at that time, or leaves the sets when there is none (a one-shot message,
--- or the last occurrence of a repeat). The next occurrence is anchored to the first: k+1 is due
+-- Records, for each occurrence of a repeating message in one shard's batch that was published
+-- (the broker confirmed it), that it was, schedules the entry's next occurrence, and ends the
+-- entry's claim: it goes back to the due set at that time, or leaves the sets when there is none
+-- (the last occurrence). One-shot messages need no script: their occurrence is counted when it
+-- fires, and the scheduler ends them with one MULTI. The next occurrence is anchored to the first: k+1 is due
 -- at first + (k+1) * interval, never "now + interval". Repeating it for the same k changes
 -- nothing, and an entry that is gone (committed already, cancelled, expired) counts nothing.
 -- A pending entry's keys then live until its next occurrence and a status lifetime after it.

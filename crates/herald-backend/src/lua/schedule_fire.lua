@@ -1,6 +1,6 @@
 -- Decides, for each entry of one shard's claim, whether it fires now and which occurrence.
 -- Cancel goes through the same keys, so exactly one of cancel and fire wins. A one-shot message
--- being fired stops being cancellable. After downtime, missed occurrences of a repeating message
+-- being fired stops being cancellable, and counts as fired. After downtime, missed occurrences of a repeating message
 -- are skipped (counted), not replayed: the latest one due fires, once. An entry that does not
 -- fire ends its claim here: gone, it leaves the lease set; not due, it goes back to the due set.
 -- Those that fire come with their envelope. Every key is in the shard's hash slot.
@@ -51,7 +51,10 @@ local function fire(status, entry, envelope_key, member)
       redis.call('HINCRBY', status, 'skipped', skipped)
     end
   else
-    redis.call('HSET', status, 'k', 'immediate')
+    -- A one-shot message on its way is no longer cancellable, and its only occurrence is counted
+    -- now (set, not added: firing it again after a failed publish counts it once), so its commit
+    -- has nothing to write to the status record.
+    redis.call('HSET', status, 'k', 'immediate', 'fired', 1)
   end
   return {k, due, skipped, tonumber(f[2]), envelope}
 end

@@ -160,8 +160,14 @@ fn fire_one(state: &mut State, member: &Member, now: i64) -> Fire {
     };
     if let Some(status) = state.live(&member.app, member.id, now) {
         if !repeating {
-            // A one-shot message on its way can no longer be cancelled.
+            // A one-shot message on its way can no longer be cancelled, and its only occurrence
+            // counts now (set, not added: firing it again after a failed publish counts it once).
             status.kind = DeliveryKind::Immediate;
+            status
+                .record
+                .occurrences
+                .get_or_insert_with(Default::default)
+                .fired = 1;
         }
         if skipped > 0 {
             status
@@ -202,11 +208,14 @@ fn commit_one(
         }
     }
     if let Some(status) = state.live(&member.app, member.id, now) {
-        status
-            .record
-            .occurrences
-            .get_or_insert_with(Default::default)
-            .fired += 1;
+        if schedule.is_repeating() {
+            // A one-shot message's occurrence was counted when it fired.
+            status
+                .record
+                .occurrences
+                .get_or_insert_with(Default::default)
+                .fired += 1;
+        }
         match due {
             // Until the next occurrence and a status lifetime after it, as the entry.
             Some(due) => status.expires_ms = deadline(now, ttl_until(due, now, status_ttl)),

@@ -176,37 +176,57 @@ impl ScheduleStore for RedisScheduleStore {
         published: &[Published<'_>],
         status_ttl: Duration,
     ) -> Result<Vec<Option<i64>>, StoreError> {
-        if published.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One-shot occurrences go through the script too: it counts `fired` only while the entry
-        // exists, so a second commit of the same occurrence (its lease ran out and another
-        // scheduler fired it again) counts nothing, and a commit after the status expired
-        // recreates no record without a lifetime.
+        let (repeating, one_shot): (Vec<&Published>, Vec<&Published>) =
+            published.iter().partition(|p| p.repeating);
         let mut conn = self.conn.get()?;
-        let mut invocation = COMMIT.key(self.keys.due(shard));
-        invocation
-            .key(self.keys.lease(shard))
-            .arg(status_ttl.as_millis() as u64);
-        for p in published {
+        if !one_shot.is_empty() {
+            // A one-shot message's last step needs no script: its occurrence was counted when it
+            // fired (schedule_fire.lua), so its entry and envelope go and its claim ends, in one
+            // transaction (one hash slot). A second commit of it deletes nothing and counts
+            // nothing, and it writes no status record that may have expired meanwhile.
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            let mut gone = Vec::with_capacity(one_shot.len() * 2);
+            let mut ended = Vec::with_capacity(one_shot.len());
+            for p in &one_shot {
+                let (app, id) = (&p.member.app, p.member.id);
+                gone.push(self.keys.schedule_entry(app, id));
+                gone.push(self.keys.schedule_envelope(app, id));
+                ended.push(p.member.encode());
+            }
+            pipe.del(gone).ignore();
+            pipe.zrem(self.keys.lease(shard), ended).ignore();
+            let () = pipe.query_async(&mut conn).await?;
+        }
+        let mut nexts = std::collections::HashMap::new();
+        if !repeating.is_empty() {
+            let mut invocation = COMMIT.key(self.keys.due(shard));
             invocation
-                .key(self.keys.status(&p.member.app, p.member.id))
-                .key(self.keys.schedule_entry(&p.member.app, p.member.id))
-                .key(self.keys.schedule_envelope(&p.member.app, p.member.id))
-                .arg(p.member.encode())
-                .arg(p.occurrence);
+                .key(self.keys.lease(shard))
+                .arg(status_ttl.as_millis() as u64);
+            for p in &repeating {
+                invocation
+                    .key(self.keys.status(&p.member.app, p.member.id))
+                    .key(self.keys.schedule_entry(&p.member.app, p.member.id))
+                    .key(self.keys.schedule_envelope(&p.member.app, p.member.id))
+                    .arg(p.member.encode())
+                    .arg(p.occurrence);
+            }
+            let answered: Vec<i64> = invocation.invoke_async(&mut conn).await?;
+            if answered.len() != repeating.len() {
+                return Err(StoreError::Unexpected(format!(
+                    "commit answered {} of {} entries",
+                    answered.len(),
+                    repeating.len()
+                )));
+            }
+            for (p, next) in repeating.iter().zip(answered) {
+                nexts.insert(p.member, (next >= 0).then_some(next));
+            }
         }
-        let answered: Vec<i64> = invocation.invoke_async(&mut conn).await?;
-        if answered.len() != published.len() {
-            return Err(StoreError::Unexpected(format!(
-                "commit answered {} of {} entries",
-                answered.len(),
-                published.len()
-            )));
-        }
-        Ok(answered
-            .into_iter()
-            .map(|next| (next >= 0).then_some(next))
+        Ok(published
+            .iter()
+            .map(|p| nexts.get(p.member).copied().flatten())
             .collect())
     }
 }
