@@ -38,10 +38,6 @@ impl Component {
             Ok(())
         })
     }
-
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
 }
 
 /// The components of a role, spawned in their order.
