@@ -1,11 +1,11 @@
 //! The one table of errors herald answers with: each kind has a Backendless-style numeric code,
-//! an HTTP status and a summary. The README's error table is checked against [`ErrorKind::ALL`].
+//! an HTTP status and a summary. The error table of docs/errors.md is checked against [`ErrorKind::ALL`].
 
 use std::fmt;
 
 /// Every error herald can answer a client with.
 ///
-/// 5003, 5007, 5030 and 5040 are Backendless's own codes (reference §1.5, §3); the 9xxx codes are
+/// 3064, 5003, 5007, 5030 and 5040 are Backendless's own codes (reference §1.5, §3); the 9xxx codes are
 /// herald's. A code, once published, never changes meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -13,6 +13,14 @@ pub enum ErrorKind {
     PublishNotPermitted,
     InvalidPublishAt,
     CannotCancel,
+    InvalidUserToken,
+    SubscribeNotPermitted,
+    CommandNotPermitted,
+    PresenceNotPermitted,
+    StatusNotPermitted,
+    CancelNotPermitted,
+    OriginNotAllowed,
+    PublisherIdNotTheUser,
     UnknownApplication,
     InvalidApiKey,
     UnsupportedMediaType,
@@ -35,12 +43,20 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Every kind, in table order (used to render and check the README's table).
-    pub const ALL: [ErrorKind; 23] = [
+    /// Every kind, in table order (used to check the table of docs/errors.md).
+    pub const ALL: [ErrorKind; 31] = [
         ErrorKind::InvalidRepeatExpiresAt,
         ErrorKind::PublishNotPermitted,
         ErrorKind::InvalidPublishAt,
         ErrorKind::CannotCancel,
+        ErrorKind::InvalidUserToken,
+        ErrorKind::SubscribeNotPermitted,
+        ErrorKind::CommandNotPermitted,
+        ErrorKind::PresenceNotPermitted,
+        ErrorKind::StatusNotPermitted,
+        ErrorKind::CancelNotPermitted,
+        ErrorKind::OriginNotAllowed,
+        ErrorKind::PublisherIdNotTheUser,
         ErrorKind::UnknownApplication,
         ErrorKind::InvalidApiKey,
         ErrorKind::UnsupportedMediaType,
@@ -70,6 +86,14 @@ impl ErrorKind {
             PublishNotPermitted => (5007, 403, "no permission to publish"),
             InvalidPublishAt => (5030, 400, "invalid publishAt"),
             CannotCancel => (5040, 400, "message already cancelled, finished or unknown"),
+            InvalidUserToken => (3064, 401, "user-token malformed, expired or badly signed"),
+            SubscribeNotPermitted => (9040, 403, "no permission to subscribe"),
+            CommandNotPermitted => (9041, 403, "no permission for commands"),
+            PresenceNotPermitted => (9042, 403, "no permission to watch presence"),
+            StatusNotPermitted => (9043, 403, "no permission to read a status"),
+            CancelNotPermitted => (9044, 403, "no permission to cancel"),
+            OriginNotAllowed => (9045, 403, "browser origin not allowed by the app"),
+            PublisherIdNotTheUser => (9046, 403, "publisherId must be the user's id"),
             UnknownApplication => (9001, 401, "unknown application id"),
             InvalidApiKey => (9002, 401, "wrong API key for the application"),
             UnsupportedMediaType => (9003, 415, "Content-Type must be application/json"),
@@ -166,11 +190,11 @@ mod tests {
     }
 
     #[test]
-    fn readme_lists_every_code() {
-        let readme = include_str!("../../../README.md");
+    fn the_error_docs_list_every_code() {
+        let table = include_str!("../../../docs/errors.md");
         for kind in ErrorKind::ALL {
             let row = format!("| {} | {} |", kind.code(), kind.http_status());
-            assert!(readme.contains(&row), "README error table lacks `{row}`");
+            assert!(table.contains(&row), "docs/errors.md lacks `{row}`");
         }
     }
 }

@@ -36,7 +36,7 @@ pub async fn subscribe(
     hub.subscribe(
         &sink.shared,
         "sse".into(),
-        &app.0.id,
+        &app.app.id,
         &channel,
         interest,
         selector,

@@ -56,7 +56,7 @@ pub async fn connect(
             sink: shared.clone(),
         },
         hub,
-        app: app.0.id.clone(),
+        app: app.app.id.clone(),
         control,
     };
     actix_web::rt::spawn(client.run(shared, Inbound::new(payload), state.keep_alive));

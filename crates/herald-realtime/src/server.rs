@@ -23,7 +23,7 @@ use tower_service::Service;
 
 use crate::session;
 use crate::tasks::Tasks;
-use herald_http::AppRegistry;
+use herald_auth::Apps;
 use herald_hub::Hub;
 
 /// The realtime listener and one socket.io service per app.
@@ -42,16 +42,13 @@ pub struct RealtimeServer {
 
 impl RealtimeServer {
     /// Serves every app of `apps` on `listener`, delivering through `hub`; `None` without apps.
-    pub fn new(
-        listener: std::net::TcpListener,
-        apps: Arc<AppRegistry>,
-        hub: Arc<Hub>,
-    ) -> Option<Self> {
+    pub fn new(listener: std::net::TcpListener, apps: Arc<Apps>, hub: Arc<Hub>) -> Option<Self> {
         let sessions = Tasks::default();
         let closing = CancellationToken::new();
         let mut services = HashMap::new();
         let mut ios = Vec::new();
-        for id in apps.ids() {
+        let registry = apps.current();
+        for id in registry.ids() {
             let (service, io) = SocketIo::builder().req_path(format!("/{id}/")).build_svc();
             let namespace = format!("/{id}");
             // socketioxide acknowledges CONNECT after its middleware and runs the handler in a
@@ -60,7 +57,7 @@ impl RealtimeServer {
             let (apps, hub, app) = (apps.clone(), hub.clone(), id.to_string());
             let (tasks, closing) = (sessions.clone(), closing.clone());
             let open = move |socket: SocketRef| {
-                let opened = session::authenticate(&socket, &apps, &app).map(|()| {
+                let opened = session::authenticate(&socket, &apps.current(), &app).map(|()| {
                     session::connect(socket, hub.clone(), app.clone(), &tasks, closing.clone())
                 });
                 async move { opened }

@@ -1,13 +1,11 @@
 //! The realtime server's shutdown, against a client speaking Engine.IO by hand.
 
 use futures_util::{SinkExt, StreamExt};
+use herald_auth::{AppConfig, AppRegistry, Apps};
 use herald_backend::live::MemoryLiveBus;
 use herald_backend::store::presence::MemoryPresenceStore;
-use herald_http::AppRegistry;
 use herald_hub::{Hub, HubSettings, LiveMetrics};
 use herald_runtime::clock::Clock;
-use herald_runtime::settings::AppConfig;
-use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,11 +51,7 @@ fn serve(drain: Duration) -> Served {
         },
         Clock::system(),
     );
-    let apps = Arc::new(AppRegistry::new(&[AppConfig {
-        id: "app".into(),
-        api_key: SecretString::from("key"),
-        domains: vec![],
-    }]));
+    let apps = Apps::new(AppRegistry::build(&[AppConfig::with_key("app", "key")], false).unwrap());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     let server = RealtimeServer::new(listener, apps, hub).expect("one app");

@@ -10,10 +10,10 @@
 //! A client that reconnects re-sends `SUB_ON` with the same ids on its new connection, and gets
 //! its subscriptions back; a repeated id on one connection is answered as ready again, not twice.
 
+use herald_auth::AppRegistry;
 use herald_core::command::Command;
 use herald_core::presence::Member;
 use herald_core::{ApiError, ChannelName, ErrorKind, Selector};
-use herald_http::AppRegistry;
 use serde_json::Value;
 use socketioxide::extract::{Data, SocketRef};
 use std::collections::HashMap;

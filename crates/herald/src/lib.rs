@@ -27,9 +27,9 @@ pub use config::Config;
 pub use role::Role;
 
 use anyhow::Context;
+use herald_auth::Apps;
 use herald_backend::Backends;
 use herald_dispatcher::{Dispatcher, DispatcherMetrics};
-use herald_http::AppRegistry;
 use herald_hub::{Hub, HubSettings, LiveMetrics};
 use herald_ingest::metrics::IngestMetrics;
 use herald_ingest::IngestState;
@@ -40,7 +40,6 @@ use herald_runtime::Health;
 use herald_scheduler::{Scheduler, SchedulerMetrics};
 use prometheus::Registry;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use component::Running;
@@ -94,7 +93,9 @@ impl Application {
         let status_ttl = config.status.ttl;
         let drain = config.drain_timeout();
         // Every route that serves an app (REST or live) authenticates against the same registry.
-        let apps = Arc::new(AppRegistry::new(&config.effective_apps()));
+        let app_registry = config.app_registry()?;
+        app_registry.log_open_apps();
+        let apps = Apps::new(app_registry);
 
         let ingest = match role.serves_rest() {
             true => Some(IngestState {
@@ -169,6 +170,7 @@ impl Application {
             workers: config.http.workers,
             drain,
             apps,
+            trusted_proxies: herald_http::TrustedProxies(config.http.trusted_proxies.clone()),
             ingest,
             live,
             registry,

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use herald::{Application, Config, Role};
-use herald_runtime::settings::{DEV_API_KEY, DEV_APP_ID};
+use herald_auth::settings::{DEV_API_KEY, DEV_APP_ID};
 use std::path::PathBuf;
 
 #[derive(Parser)]

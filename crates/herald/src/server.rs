@@ -2,8 +2,9 @@
 //! WebSocket) on a dispatcher, the REST API on ingest, all on one listener.
 
 use actix_web::{web, App, HttpServer};
+use herald_auth::Apps;
 use herald_http::http_error::route_not_found;
-use herald_http::AppRegistry;
+use herald_http::TrustedProxies;
 use herald_ingest::IngestState;
 use herald_live::LiveState;
 use herald_runtime::Health;
@@ -18,7 +19,8 @@ pub(crate) struct Parts {
     /// Worker threads; 0 means one per core.
     pub workers: usize,
     pub drain: Duration,
-    pub apps: Arc<AppRegistry>,
+    pub apps: Arc<Apps>,
+    pub trusted_proxies: TrustedProxies,
     pub ingest: Option<IngestState>,
     pub live: Option<LiveState>,
     pub registry: Registry,
@@ -32,18 +34,21 @@ pub(crate) fn http_server(parts: Parts) -> std::io::Result<actix_web::dev::Serve
         workers,
         drain,
         apps,
+        trusted_proxies,
         ingest,
         live,
         registry,
         health,
     } = parts;
     let apps = web::Data::from(apps);
+    let trusted_proxies = web::Data::new(trusted_proxies);
     let ingest = ingest.map(web::Data::new);
     let live = live.map(web::Data::new);
     let mut server = HttpServer::new(move || {
         let (ingest, live) = (ingest.clone(), live.clone());
         App::new()
             .app_data(apps.clone())
+            .app_data(trusted_proxies.clone())
             .configure(|cfg| {
                 // Before the REST scopes, which would otherwise claim these paths.
                 if let Some(state) = live {

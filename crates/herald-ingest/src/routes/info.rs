@@ -10,8 +10,8 @@ use herald_http::AppContext;
 pub async fn info(app: AppContext, state: web::Data<IngestState>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({
         "rtURL": state.realtime_url,
-        "appId": app.0.id,
-        "apiKey": app.0.api_key.expose_secret(),
+        "appId": app.app.id,
+        "apiKey": app.app.client_key().expose_secret(),
     }))
 }
 

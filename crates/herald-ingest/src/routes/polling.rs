@@ -34,7 +34,7 @@ pub async fn subscribe(
     let id = state
         .backends
         .inboxes
-        .subscribe(&app.0.id, &channel, selector.as_ref())
+        .subscribe(&app.app.id, &channel, selector.as_ref())
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "subscriptionId": id.to_string() })))
 }
@@ -55,7 +55,7 @@ pub async fn poll(
     let messages = state
         .backends
         .inboxes
-        .poll(&app.0.id, &channel, id)
+        .poll(&app.app.id, &channel, id)
         .await?
         .ok_or_else(unknown)?;
     // The messages are stored already rendered: join them without parsing them again.

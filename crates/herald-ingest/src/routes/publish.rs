@@ -14,7 +14,7 @@ use herald_http::path::path_param;
 use herald_http::AppContext;
 use herald_http::HttpError;
 
-#[tracing::instrument(name = "publish", skip_all, fields(app = %app.0.id, message_id))]
+#[tracing::instrument(name = "publish", skip_all, fields(app = %app.app.id, message_id))]
 pub async fn publish(
     req: HttpRequest,
     app: AppContext,
@@ -44,7 +44,7 @@ pub async fn publish(
         v: ENVELOPE_VERSION,
         message_id,
         occurrence: 0,
-        app_id: app.0.id.clone(),
+        app_id: app.app.id.clone(),
         channel,
         message: request.message,
         publisher_id: request.publisher_id,
@@ -64,12 +64,17 @@ pub async fn publish(
     state
         .backends
         .statuses
-        .create(&app.0.id, message_id, kind, ttl)
+        .create(&app.app.id, message_id, kind, ttl)
         .await?;
 
     if let Err(err) = state.backends.queue.publish(route, body).await {
         // The id was never handed out: remove its record rather than leave it "scheduled".
-        if let Err(cleanup) = state.backends.statuses.discard(&app.0.id, message_id).await {
+        if let Err(cleanup) = state
+            .backends
+            .statuses
+            .discard(&app.app.id, message_id)
+            .await
+        {
             tracing::warn!(error = %cleanup, "cannot discard the status of an unpublished message");
         }
         return Err(err.into());

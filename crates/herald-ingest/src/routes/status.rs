@@ -19,7 +19,7 @@ pub async fn status(
     let text = path_param(&req, "channel");
     // An id herald could not have issued is simply unknown, as an expired one is.
     let record = match MessageId::parse(&text) {
-        Some(id) => state.backends.statuses.get(&app.0.id, id).await?,
+        Some(id) => state.backends.statuses.get(&app.app.id, id).await?,
         None => None,
     };
     let Some(record) = record else {
@@ -49,7 +49,7 @@ pub async fn cancel(
 ) -> Result<HttpResponse, HttpError> {
     let text = path_param(&req, "channel");
     let cancelled = match MessageId::parse(&text) {
-        Some(id) => state.backends.statuses.cancel(&app.0.id, id).await?,
+        Some(id) => state.backends.statuses.cancel(&app.app.id, id).await?,
         None => false,
     };
     if !cancelled {

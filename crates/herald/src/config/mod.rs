@@ -10,6 +10,7 @@ mod tests;
 
 pub use sections::{HttpSettings, LiveSettings, RealtimeSettings};
 
+use herald_auth::{AppConfig, AppRegistry};
 use herald_backend::settings::{
     check_urls, AmqpSettings, BackendSettings, LiveBusSettings, PollingSettings, RedisSettings,
     StatusSettings,
@@ -17,7 +18,7 @@ use herald_backend::settings::{
 use herald_dispatcher::DispatcherSettings;
 use herald_ingest::IngestSettings;
 use herald_runtime::config::{invalid, ConfigError};
-use herald_runtime::settings::{AppConfig, ShutdownSettings, TelemetrySettings};
+use herald_runtime::settings::{ShutdownSettings, TelemetrySettings};
 use herald_scheduler::SchedulerSettings;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -63,15 +64,7 @@ impl Config {
     /// Checks what no one field's type can: the fields that go together.
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_urls(&self.amqp, &self.redis)?;
-        let mut seen = std::collections::HashSet::new();
-        for app in &self.apps {
-            if !seen.insert(app.id.to_ascii_lowercase()) {
-                return Err(invalid(
-                    "apps.id",
-                    format!("app {} is configured twice", app.id),
-                ));
-            }
-        }
+        self.app_registry()?;
         if self.apps.is_empty() && !self.in_memory() {
             return Err(invalid(
                 "apps",
@@ -94,6 +87,12 @@ impl Config {
         } else {
             self.apps.clone()
         }
+    }
+
+    /// Every app built (their key files read); `/api/...` falls back to the only app in the
+    /// in-memory development mode alone.
+    pub fn app_registry(&self) -> Result<AppRegistry, ConfigError> {
+        AppRegistry::build(&self.effective_apps(), self.in_memory())
     }
 
     /// The rtURL clients are given: the public URL, else the realtime listener's address (`bound`

@@ -16,6 +16,8 @@ pub struct HttpSettings {
     pub workers: usize,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: NonZeroUsize,
+    /// Peers whose `Forwarded` / `X-Forwarded-Host` headers are believed (CIDR networks).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// `[realtime]`: the listener of the Backendless realtime protocol (socket.io).

@@ -3,7 +3,7 @@
 
 use super::*;
 use figment::Jail;
-use herald_runtime::settings::DEV_APP_ID;
+use herald_auth::settings::DEV_APP_ID;
 use secrecy::ExposeSecret;
 
 #[test]
@@ -43,7 +43,10 @@ fn apps_can_come_from_one_environment_variable() {
         jail.set_env("HERALD_APPS", "[{id=\"A1\",api_key=\"K1\"}]");
         let config = Config::load(None).unwrap();
         assert_eq!(config.apps.len(), 1);
-        assert_eq!(config.apps[0].api_key.expose_secret(), "K1");
+        assert_eq!(
+            config.apps[0].api_key.as_ref().unwrap().expose_secret(),
+            "K1"
+        );
         Ok(())
     });
 }

@@ -14,10 +14,9 @@ pub use urls::real_urls;
 
 use herald::Config;
 use herald::{Application, Role};
+use herald_auth::AppConfig;
 use herald_backend::settings::{AmqpUrl, RedisUrl};
 use herald_runtime::clock::Clock;
-use herald_runtime::settings::AppConfig;
-use secrecy::SecretString;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -47,11 +46,10 @@ pub fn test_config(backend: Backend, prefix: &str) -> Config {
     config.http.listen = "127.0.0.1:0".parse().unwrap();
     config.realtime.listen = "127.0.0.1:0".parse().unwrap();
     config.http.workers = 1;
-    config.apps = vec![AppConfig {
-        id: APP_ID.into(),
-        api_key: SecretString::from(API_KEY),
-        domains: vec![],
-    }];
+    let mut app = AppConfig::with_key(APP_ID, API_KEY);
+    // `/api/...` finds its app only by a configured domain (outside the development mode).
+    app.domains = vec!["127.0.0.1".into()];
+    config.apps = vec![app];
     config.shutdown.drain_timeout = Duration::from_millis(2000);
     if backend == Backend::Real {
         let (amqp, redis) = real_urls();

@@ -1,0 +1,103 @@
+//! What security costs a request: verifying an HS256 user token and deciding a permission on an
+//! app with global, channel and pattern rules.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use herald_auth::permissions::{Operation, Operations, Permissions};
+use herald_auth::settings::{PermissionConfig, TokenSettings};
+use herald_auth::token::TokenVerifier;
+use herald_auth::Caller;
+use secrecy::SecretString;
+use std::hint::black_box;
+use std::time::Duration;
+
+const SECRET: &str = "a-bench-secret-that-is-at-least-32-bytes";
+
+fn rule(
+    channel: Option<&str>,
+    role: Option<&str>,
+    user: Option<&str>,
+    grant: &[Operation],
+    deny: &[Operation],
+) -> PermissionConfig {
+    PermissionConfig {
+        channel: channel.map(Into::into),
+        role: role.map(Into::into),
+        user: user.map(Into::into),
+        grant: Operations::of(grant),
+        deny: Operations::of(deny),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let settings = TokenSettings {
+        secrets: vec![SecretString::from(SECRET)],
+        ..TokenSettings::default()
+    };
+    let verifier = TokenVerifier::build(&settings).unwrap();
+    let token = herald_auth::mint::mint(
+        &settings,
+        "user-1",
+        &["editor".into()],
+        Duration::from_secs(3600),
+    )
+    .unwrap();
+    c.bench_function("verify an HS256 user token", |b| {
+        b.iter(|| verifier.verify(black_box(&token)).unwrap())
+    });
+
+    let mut configs = vec![
+        rule(
+            None,
+            Some("AuthenticatedUser"),
+            None,
+            &[Operation::Subscribe],
+            &[],
+        ),
+        rule(
+            Some("orders.*"),
+            Some("editor"),
+            None,
+            &[Operation::Publish],
+            &[],
+        ),
+        rule(
+            Some("orders.secret"),
+            None,
+            Some("mallory"),
+            &[],
+            &[Operation::Publish],
+        ),
+    ];
+    for n in 0..50 {
+        configs.push(rule(
+            Some(&format!("team-{n}")),
+            Some(&format!("team-{n}")),
+            None,
+            &[Operation::Publish],
+            &[],
+        ));
+    }
+    let permissions = Permissions::build(&configs).unwrap();
+    let caller = Caller::new("RestUser", Some(verifier.verify(&token).unwrap()));
+    c.bench_function("decide a publish permission (53 rules, 2 patterns)", |b| {
+        b.iter(|| {
+            assert!(permissions.allows(
+                black_box(&caller),
+                Operation::Publish,
+                black_box("orders.eu")
+            ))
+        })
+    });
+    c.bench_function("verify a token and decide", |b| {
+        b.iter(|| {
+            let caller = Caller::new(
+                "RestUser",
+                Some(verifier.verify(black_box(&token)).unwrap()),
+            );
+            permissions.allows(&caller, Operation::Publish, black_box("orders.eu"))
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
