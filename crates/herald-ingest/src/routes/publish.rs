@@ -2,6 +2,7 @@
 //! and only then answer `scheduled`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use herald_auth::Operation;
 use herald_backend::queue::Route;
 use herald_core::envelope::ENVELOPE_VERSION;
 use herald_core::publish::PublishRequest;
@@ -28,6 +29,7 @@ pub async fn publish(
         .and_then(|v| v.to_str().ok());
     herald_runtime::trace_context::adopt(&span, incoming);
     let channel = ChannelName::parse(&path_param(&req, "channel"))?;
+    app.authorize(Operation::Publish, channel.as_str())?;
     let body = read_json(&req, payload, state.body_limit, EmptyBody::Refuse).await?;
     let now = state.backends.clock.now_ms();
     let request = PublishRequest::parse(body, now, state.rules)?;

@@ -23,4 +23,5 @@ mod schedule_keys;
 mod schedule_wakeups;
 mod scheduler_nodes;
 mod scheduling;
+mod security;
 mod shutdown;

@@ -8,6 +8,7 @@ pub mod live;
 pub mod process;
 pub mod proxy;
 pub mod realtime;
+pub mod security;
 mod urls;
 
 pub use urls::real_urls;

@@ -1,0 +1,81 @@
+//! Security over REST: user tokens, roles and channel permissions (docs/security.md).
+
+use serde_json::json;
+
+use crate::on_both_backends;
+use crate::support::security::{bad_tokens, secure, token};
+use crate::support::{fresh_prefix, test_config, Backend, TestApp};
+use herald::Role;
+
+on_both_backends!(
+    a_publish_is_granted_or_refused_with_5007_by_the_channel_permissions,
+    a_bad_user_token_is_refused_with_3064_saying_why,
+);
+
+async fn secured(backend: Backend) -> TestApp {
+    let mut config = test_config(backend, &fresh_prefix());
+    secure(&mut config);
+    TestApp::spawn_with(Role::Standalone, config).await
+}
+
+async fn publish_as(
+    app: &TestApp,
+    channel: &str,
+    user_token: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut request = app
+        .client
+        .raw()
+        .post(app.client.app_url(&format!("/messaging/{channel}")))
+        .json(&json!({"message": "m"}));
+    if let Some(t) = user_token {
+        request = request.header("user-token", t);
+    }
+    app.client.send(request).await
+}
+
+async fn a_publish_is_granted_or_refused_with_5007_by_the_channel_permissions(backend: Backend) {
+    let app = secured(backend).await;
+    let editor = token("erin", &["editor"]);
+    let viewer = token("victor", &["viewer"]);
+    let mallory = token("mallory", &["editor"]);
+    for (channel, who, allowed) in [
+        ("news", None, true),
+        ("orders.eu", Some(&editor), true),
+        ("orders.eu", Some(&viewer), false),
+        ("orders.eu", None, false),
+        ("orders.eu", Some(&mallory), false),
+        ("private", Some(&editor), false),
+    ] {
+        let (status, body) = publish_as(&app, channel, who.map(String::as_str)).await;
+        if allowed {
+            assert_eq!(status, 200, "{channel} {who:?}: {body}");
+        } else {
+            assert_eq!(
+                (status, body["code"].as_u64()),
+                (403, Some(5007)),
+                "{channel} {who:?}: {body}"
+            );
+            assert_eq!(
+                body["message"],
+                "User does not have the permission to publish messages"
+            );
+        }
+    }
+}
+
+async fn a_bad_user_token_is_refused_with_3064_saying_why(backend: Backend) {
+    let app = secured(backend).await;
+    for (why, bad) in bad_tokens() {
+        let (status, body) = publish_as(&app, "news", Some(&bad)).await;
+        assert_eq!(
+            (status, body["code"].as_u64()),
+            (401, Some(3064)),
+            "{why}: {body}"
+        );
+        assert!(
+            body["message"].as_str().unwrap().contains(why),
+            "{why}: {body}"
+        );
+    }
+}
