@@ -40,6 +40,7 @@ use herald_runtime::Health;
 use herald_scheduler::{Scheduler, SchedulerMetrics};
 use prometheus::Registry;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use component::Running;
@@ -53,6 +54,8 @@ pub struct Application {
     components: Vec<Component>,
     backends: Backends,
     health: Health,
+    /// The apps every route and transport reads; [`Application::apps`] reloads them.
+    apps: Arc<Apps>,
 }
 
 impl Application {
@@ -169,7 +172,7 @@ impl Application {
             listener,
             workers: config.http.workers,
             drain,
-            apps,
+            apps: apps.clone(),
             trusted_proxies: herald_http::TrustedProxies(config.http.trusted_proxies.clone()),
             ingest,
             live,
@@ -184,7 +187,14 @@ impl Application {
             components,
             backends,
             health,
+            apps,
         })
+    }
+
+    /// The apps this process serves: [`Apps::replace`] applies a new configuration of them
+    /// without a restart (what SIGHUP does).
+    pub fn apps(&self) -> Arc<Apps> {
+        self.apps.clone()
     }
 
     /// Adds a component, started after the role's own and stopped after them.

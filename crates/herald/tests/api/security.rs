@@ -3,13 +3,15 @@
 use serde_json::json;
 
 use crate::on_both_backends;
-use crate::support::security::{bad_tokens, secure, token};
+use crate::support::security::{bad_tokens, permission, secure, token};
 use crate::support::{fresh_prefix, test_config, Backend, TestApp};
 use herald::Role;
+use herald_auth::AppRegistry;
 
 on_both_backends!(
     a_publish_is_granted_or_refused_with_5007_by_the_channel_permissions,
     a_bad_user_token_is_refused_with_3064_saying_why,
+    a_reloaded_grant_takes_effect_on_the_next_request,
 );
 
 async fn secured(backend: Backend) -> TestApp {
@@ -78,4 +80,23 @@ async fn a_bad_user_token_is_refused_with_3064_saying_why(backend: Backend) {
             "{why}: {body}"
         );
     }
+}
+
+async fn a_reloaded_grant_takes_effect_on_the_next_request(backend: Backend) {
+    let mut config = test_config(backend, &fresh_prefix());
+    secure(&mut config);
+    let app = TestApp::spawn_with(Role::Standalone, config.clone()).await;
+    let editor = token("erin", &["editor"]);
+    assert_eq!(publish_as(&app, "private", Some(&editor)).await.0, 403);
+    config.apps[0].permissions.push(permission(
+        Some("private"),
+        Some("editor"),
+        None,
+        &["publish"],
+        &[],
+    ));
+    app.apps
+        .replace(AppRegistry::build(&config.apps, false).expect("the new configuration builds"));
+    let (status, body) = publish_as(&app, "private", Some(&editor)).await;
+    assert_eq!(status, 200, "{body}");
 }

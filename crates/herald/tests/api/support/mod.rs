@@ -69,6 +69,8 @@ pub struct TestApp {
     /// The realtime (socket.io) listener, in a role that serves it.
     pub realtime_address: Option<SocketAddr>,
     pub client: Client,
+    /// The running herald's apps, to reload them as SIGHUP does.
+    pub apps: std::sync::Arc<herald_auth::Apps>,
     stop: CancellationToken,
     running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _cleanup: Option<cleanup::Cleanup>,
@@ -106,6 +108,7 @@ impl TestApp {
             .expect("herald builds");
         let address = app.address();
         let realtime_address = app.realtime_address();
+        let apps = app.apps();
         let stop = CancellationToken::new();
         let running = tokio::spawn(app.run_until_stopped(stop.clone()));
         let client = Client::new(address);
@@ -113,6 +116,7 @@ impl TestApp {
             address,
             realtime_address,
             client,
+            apps,
             stop,
             running: Some(running),
             _cleanup: cleanup,
