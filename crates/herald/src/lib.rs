@@ -19,8 +19,10 @@
 
 mod component;
 pub mod config;
+pub mod reload;
 mod role;
 mod server;
+pub mod token;
 
 pub use component::Component;
 pub use config::Config;

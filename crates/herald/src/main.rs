@@ -1,10 +1,11 @@
 //! `herald [--config FILE] [ingest|scheduler|dispatcher|standalone]`: runs one role (standalone,
-//! all of them, when none is named).
+//! all of them, when none is named); `herald token` mints a user token.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use herald::{Application, Config, Role};
 use herald_auth::settings::{DEV_API_KEY, DEV_APP_ID};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -14,11 +15,37 @@ use std::path::PathBuf;
 )]
 struct Cli {
     /// A TOML configuration file (HERALD_* environment variables override it).
-    #[arg(long, short)]
+    #[arg(long, short, global = true)]
     config: Option<PathBuf>,
-    /// The role to run.
-    #[arg(value_enum, default_value_t = Role::Standalone)]
-    role: Role,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The REST API: publish, status, cancel, polling subscriptions, app info.
+    Ingest,
+    /// Delayed and repeating delivery.
+    Scheduler,
+    /// Delivery to subscribers.
+    Dispatcher,
+    /// Every role in one process.
+    Standalone,
+    /// Prints a user token (HS256, signed with the app's first tokens.secrets entry).
+    Token {
+        /// The app the token is for.
+        #[arg(long)]
+        app: String,
+        /// The user id (the token's user id claim, `sub` by default).
+        #[arg(long)]
+        user: String,
+        /// A role of the user; repeat for several.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// How long the token is valid: 90, 90s, 15m, 12h or 30d.
+        #[arg(long, default_value = "1h", value_parser = herald::token::parse_ttl)]
+        ttl: Duration,
+    },
 }
 
 #[tokio::main]
@@ -31,15 +58,40 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
+    let role = match cli.command.unwrap_or(Command::Standalone) {
+        Command::Ingest => Role::Ingest,
+        Command::Scheduler => Role::Scheduler,
+        Command::Dispatcher => Role::Dispatcher,
+        Command::Standalone => Role::Standalone,
+        Command::Token {
+            app,
+            user,
+            roles,
+            ttl,
+        } => match herald::token::mint(&config, &app, &user, &roles, ttl) {
+            Ok(token) => {
+                println!("{token}");
+                return Ok(());
+            }
+            Err(err) => {
+                eprintln!("herald token: {err}");
+                std::process::exit(2);
+            }
+        },
+    };
+    serve(role, config, cli.config).await
+}
+
+async fn serve(role: Role, config: Config, file: Option<PathBuf>) -> anyhow::Result<()> {
     let telemetry = herald_runtime::telemetry::init(&config.telemetry)?;
-    if cli.role == Role::Ingest && config.realtime.public_url.is_none() {
+    if role == Role::Ingest && config.realtime.public_url.is_none() {
         tracing::warn!(listen = %config.realtime.listen, "realtime.public_url is unset: GET .../info hands out realtime.listen as rtURL");
     }
     let in_memory = config.in_memory();
     let uses_dev_app = config.apps.is_empty();
-    let app = Application::build(cli.role, config).await?;
+    let app = Application::build(role, config).await?;
     let url = format!("http://{}", app.address());
-    println!("herald {} listening on {url}", cli.role);
+    println!("herald {role} listening on {url}");
     if let Some(realtime) = app.realtime_address() {
         println!("realtime (socket.io, for the Backendless SDKs) on http://{realtime}");
     }
@@ -50,6 +102,11 @@ async fn main() -> anyhow::Result<()> {
         println!("in-memory backends: herald keeps nothing on disk, and every message is gone when it stops");
     }
     let shutdown = herald_runtime::shutdown::on_signal();
+    tokio::spawn(herald::reload::on_sighup(
+        app.apps(),
+        file,
+        shutdown.clone(),
+    ));
     let stopped = app.run_until_stopped(shutdown).await;
     // Flushes the trace exporter, which exiting below would skip.
     drop(telemetry);

@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// A role, chosen by the subcommand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// The REST API: publish, status, cancel, polling subscriptions, app info.
     Ingest,
