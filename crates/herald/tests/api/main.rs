@@ -19,6 +19,7 @@ mod presence;
 mod publish;
 mod readme;
 mod realtime;
+mod reload;
 mod schedule_keys;
 mod schedule_wakeups;
 mod scheduler_nodes;

@@ -34,18 +34,28 @@ pub fn real_env(prefix: &str) -> HashMap<String, String> {
 pub struct HeraldProcess {
     pub address: SocketAddr,
     child: Child,
+    /// What the process prints after its listening line (its log, at the level the env sets).
+    output: tokio::sync::mpsc::UnboundedReceiver<String>,
 }
 
 impl HeraldProcess {
     /// Starts `herald role` with `env` (HERALD_* settings) and waits for its listening line.
     pub async fn start(role: &str, env: &HashMap<String, String>) -> Self {
+        Self::start_with_args(&[role], env).await
+    }
+
+    /// Starts `herald <args>` with `env` and waits for its listening line.
+    pub async fn start_with_args(args: &[&str], env: &HashMap<String, String>) -> Self {
+        let role = args.join(" ");
         let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
-            .arg(role)
+            .args(args)
             .env_clear()
-            .envs(env)
             .env("HERALD_HTTP__LISTEN", "127.0.0.1:0")
             .env("HERALD_REALTIME__LISTEN", "127.0.0.1:0")
             .env("HERALD_TELEMETRY__LOG_FILTER", "warn")
+            .env("HERALD_TELEMETRY__LOG_FORMAT", "json")
+            // After the defaults above, so a test may set any of them.
+            .envs(env)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -64,8 +74,41 @@ impl HeraldProcess {
         .await
         .expect("herald prints its address");
         // Keep draining stdout so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { address, child }
+        let (sender, output) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let _ = sender.send(line);
+            }
+        });
+        Self {
+            address,
+            child,
+            output,
+        }
+    }
+
+    /// Waits up to `deadline` for a line of output holding `needle`, and returns it.
+    pub async fn line_containing(&mut self, needle: &str, deadline: std::time::Duration) -> String {
+        tokio::time::timeout(deadline, async {
+            while let Some(line) = self.output.recv().await {
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+            panic!("herald exited before printing {needle:?}");
+        })
+        .await
+        .unwrap_or_else(|_| panic!("herald did not print {needle:?} within {deadline:?}"))
+    }
+
+    /// Sends `signal` (a name `kill` knows: HUP, TERM…).
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("still running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{signal} {pid}");
     }
 
     pub fn kill(&mut self) {
