@@ -40,6 +40,8 @@ pub struct Target {
     authority: String,
     path: String,
     body: Bytes,
+    /// Sent as `user-token`: the publishes run as a logged-in user.
+    user_token: Option<String>,
 }
 
 impl Target {
@@ -52,7 +54,14 @@ impl Target {
             authority: authority.to_string(),
             path: format!("/{path}/messaging/bench"),
             body: Bytes::from(serde_json::to_vec(body)?),
+            user_token: None,
         })
+    }
+
+    /// The same target, publishing with `user-token: token`.
+    pub fn with_user_token(mut self, token: Option<String>) -> Self {
+        self.user_token = token;
+        self
     }
 
     pub async fn connect(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
@@ -77,10 +86,13 @@ impl Target {
         body: Bytes,
     ) -> anyhow::Result<Option<u16>> {
         sender.ready().await?;
-        let request = hyper::Request::post(self.path.as_str())
+        let mut request = hyper::Request::post(self.path.as_str())
             .header("host", self.authority.as_str())
-            .header("content-type", "application/json")
-            .body(Full::new(body))?;
+            .header("content-type", "application/json");
+        if let Some(token) = &self.user_token {
+            request = request.header("user-token", token.as_str());
+        }
+        let request = request.body(Full::new(body))?;
         let response = sender.send_request(request).await?;
         let status = response.status();
         response.into_body().collect().await?;
@@ -89,12 +101,8 @@ impl Target {
 }
 
 /// A short untimed run, so connections and herald's own warm-up are not measured.
-pub async fn warm_up(
-    root: &str,
-    body: &serde_json::Value,
-    concurrency: usize,
-) -> anyhow::Result<()> {
-    let run = run_closed(root, body, concurrency, Duration::from_secs(2)).await?;
+pub async fn warm_up(target: &Target, concurrency: usize) -> anyhow::Result<()> {
+    let run = run_closed(target, concurrency, Duration::from_secs(2)).await?;
     anyhow::ensure!(
         run.accepted > 0,
         "herald accepted no publish during warm-up ({} failed)",
@@ -105,12 +113,10 @@ pub async fn warm_up(
 
 /// `concurrency` publishers, each sending its next publish when the last is answered.
 pub async fn run_closed(
-    root: &str,
-    body: &serde_json::Value,
+    target: &Target,
     concurrency: usize,
     duration: Duration,
 ) -> anyhow::Result<Run> {
-    let target = Target::new(root, body)?;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -159,13 +165,8 @@ pub async fn run_closed(
 
 /// Publishes at `rate` per second for `duration`, whatever the answers' latency (open loop): each
 /// tick takes an idle connection from a pool, opening one when none is idle.
-pub async fn run_open(
-    root: &str,
-    body: &serde_json::Value,
-    rate: f64,
-    duration: Duration,
-) -> anyhow::Result<Run> {
-    let target = Target::new(root, body)?;
+pub async fn run_open(target: &Target, rate: f64, duration: Duration) -> anyhow::Result<Run> {
+    let target = target.clone();
     let idle: Arc<Mutex<Vec<SendRequest<Full<Bytes>>>>> = Arc::default();
     let latency = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
     let counts = Arc::new(Mutex::new((

@@ -16,13 +16,13 @@ mod fanout_observe;
 mod fanout_phase;
 mod fanout_publish;
 mod http;
+mod ingest;
 mod purge;
 mod report;
 mod scheduler;
 mod scrape;
 
 use clap::Parser;
-use std::time::Duration;
 
 #[derive(Parser)]
 enum Bench {
@@ -74,7 +74,7 @@ enum Bench {
 }
 
 #[derive(clap::Args)]
-struct Args {
+pub(crate) struct Args {
     /// The REST root of a running herald ingest: http://host:port/<app-id>/<api-key>.
     #[arg(long)]
     url: String,
@@ -97,6 +97,13 @@ struct Args {
     /// phase, and its queues are deleted at the end.
     #[arg(long)]
     herald_prefix: String,
+    /// The REST root of an app with user tokens and permissions on the same herald: each round
+    /// measures it too, right after `--url`, publishing with `--user-token`.
+    #[arg(long, requires = "user_token")]
+    secured_url: Option<String>,
+    /// The user token the publishes to `--secured-url` carry.
+    #[arg(long)]
+    user_token: Option<String>,
 }
 
 #[tokio::main]
@@ -142,42 +149,5 @@ async fn main() -> anyhow::Result<()> {
             return Ok(());
         }
     };
-    let body = http::publish_body(args.message_bytes);
-    let envelope_bytes = bare::envelope_size(&body);
-    let duration = Duration::from_secs(args.seconds);
-    println!(
-        "herald ingest benchmark: {} B message ({} B envelope), concurrency {}, {} s per phase, {} rounds",
-        args.message_bytes, envelope_bytes, args.concurrency, args.seconds, args.rounds
-    );
-    http::warm_up(&args.url, &body, args.concurrency).await?;
-
-    let mut bare_rates = Vec::new();
-    let mut herald_runs = Vec::new();
-    for round in 1..=args.rounds {
-        let bare = bare::run(
-            &args.amqp_url,
-            &args.herald_prefix,
-            envelope_bytes,
-            args.concurrency,
-            duration,
-        )
-        .await?;
-        bare::purge_dispatch(&args.amqp_url, &args.herald_prefix).await?;
-        let before = scrape::snapshot(&args.url).await?;
-        let herald = http::run_closed(&args.url, &body, args.concurrency, duration).await?;
-        let (confirm_ms, request_ms) = before.means_until(&scrape::snapshot(&args.url).await?);
-        println!(
-            "round {round}: bare lapin {:.0}/s, herald {:.0}/s (ratio {:.2}); in herald, mean confirm {confirm_ms:.2} ms of a mean request {request_ms:.2} ms",
-            bare,
-            herald.rate(),
-            herald.rate() / bare
-        );
-        bare_rates.push(bare);
-        herald_runs.push(herald);
-    }
-    let herald_peak = report::median(herald_runs.iter().map(|r| r.rate()).collect());
-    bare::purge_dispatch(&args.amqp_url, &args.herald_prefix).await?;
-    let half = http::run_open(&args.url, &body, herald_peak / 2.0, duration).await?;
-    report::print(&bare_rates, &herald_runs, &half);
-    Ok(())
+    ingest::run(args).await
 }

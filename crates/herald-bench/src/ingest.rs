@@ -1,0 +1,80 @@
+//! `herald-bench ingest`: each round measures a bare lapin client's confirmed publishes, then
+//! herald's `POST .../messaging/<channel>` at the same concurrency, and, with `--secured-url`,
+//! the same publishes to an app with user tokens and permissions, so the cost of security is a
+//! ratio measured in one run. Then herald's latency at half its peak.
+
+use std::time::Duration;
+
+use crate::http::{self, Target};
+use crate::{bare, report, scrape, Args};
+
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
+    let body = http::publish_body(args.message_bytes);
+    let envelope_bytes = bare::envelope_size(&body);
+    let duration = Duration::from_secs(args.seconds);
+    println!(
+        "herald ingest benchmark: {} B message ({} B envelope), concurrency {}, {} s per phase, {} rounds",
+        args.message_bytes, envelope_bytes, args.concurrency, args.seconds, args.rounds
+    );
+    let open = Target::new(&args.url, &body)?;
+    let secured = match &args.secured_url {
+        Some(url) => Some(Target::new(url, &body)?.with_user_token(args.user_token.clone())),
+        None => None,
+    };
+    http::warm_up(&open, args.concurrency).await?;
+    if let Some(secured) = &secured {
+        http::warm_up(secured, args.concurrency).await?;
+    }
+
+    let mut bare_rates = Vec::new();
+    let mut herald_runs = Vec::new();
+    let mut secured_rates = Vec::new();
+    for round in 1..=args.rounds {
+        let bare = bare::run(
+            &args.amqp_url,
+            &args.herald_prefix,
+            envelope_bytes,
+            args.concurrency,
+            duration,
+        )
+        .await?;
+        bare::purge_dispatch(&args.amqp_url, &args.herald_prefix).await?;
+        let before = scrape::snapshot(&args.url).await?;
+        let herald = http::run_closed(&open, args.concurrency, duration).await?;
+        let (confirm_ms, request_ms) = before.means_until(&scrape::snapshot(&args.url).await?);
+        println!(
+            "round {round}: bare lapin {:.0}/s, herald {:.0}/s (ratio {:.2}); in herald, mean confirm {confirm_ms:.2} ms of a mean request {request_ms:.2} ms",
+            bare,
+            herald.rate(),
+            herald.rate() / bare
+        );
+        if let Some(secured) = &secured {
+            bare::purge_dispatch(&args.amqp_url, &args.herald_prefix).await?;
+            let run = http::run_closed(secured, args.concurrency, duration).await?;
+            anyhow::ensure!(
+                run.failed == 0,
+                "the secured app refused publishes: {:?}",
+                run.failures
+            );
+            println!(
+                "round {round}: herald with a user token and permissions {:.0}/s (ratio to without {:.3})",
+                run.rate(),
+                run.rate() / herald.rate()
+            );
+            secured_rates.push((run.rate(), run.rate() / herald.rate()));
+        }
+        bare_rates.push(bare);
+        herald_runs.push(herald);
+        bare::purge_dispatch(&args.amqp_url, &args.herald_prefix).await?;
+    }
+    let herald_peak = report::median(herald_runs.iter().map(|r| r.rate()).collect());
+    let half = http::run_open(&open, herald_peak / 2.0, duration).await?;
+    report::print(&bare_rates, &herald_runs, &half);
+    if !secured_rates.is_empty() {
+        let rate = report::median(secured_rates.iter().map(|(rate, _)| *rate).collect());
+        let ratio = report::median(secured_rates.iter().map(|(_, ratio)| *ratio).collect());
+        println!("herald with a user token and permissions  {rate:>9.0} /s  (median)");
+        println!("ratio with / without security              {ratio:>9.3}     (median of per-round ratios)");
+    }
+    Ok(())
+}
