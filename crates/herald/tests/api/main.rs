@@ -26,3 +26,4 @@ mod scheduler_nodes;
 mod scheduling;
 mod security;
 mod shutdown;
+mod tokens;
