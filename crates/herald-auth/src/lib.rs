@@ -17,6 +17,7 @@ pub mod registry;
 pub mod settings;
 pub mod shared;
 pub mod token;
+mod verified;
 
 pub use app::App;
 pub use caller::{Caller, User};

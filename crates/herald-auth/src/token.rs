@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use crate::caller::User;
 use crate::keys::{self, TokenKey};
 use crate::settings::TokenSettings;
+use crate::verified::VerifiedTokens;
 
 /// Checks an app's user tokens.
 pub struct TokenVerifier {
@@ -20,6 +21,7 @@ pub struct TokenVerifier {
     validation: Validation,
     user_id_claim: String,
     roles_claim: String,
+    verified: VerifiedTokens,
 }
 
 impl TokenVerifier {
@@ -43,6 +45,7 @@ impl TokenVerifier {
             validation,
             user_id_claim: settings.user_id_claim.clone(),
             roles_claim: settings.roles_claim.clone(),
+            verified: VerifiedTokens::default(),
         })
     }
 
@@ -53,6 +56,10 @@ impl TokenVerifier {
 
     /// The user `token` names, or Backendless's 3064 saying what is wrong with it.
     pub fn verify(&self, token: &str) -> Result<User, ApiError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(user) = self.verified.get(token, now) {
+            return Ok(user);
+        }
         let header = decode_header(token).map_err(|_| refused("is malformed"))?;
         let mut candidates = self
             .keys
@@ -80,7 +87,7 @@ impl TokenVerifier {
         let mut failure = JwtError::InvalidSignature;
         for key in candidates {
             match decode::<Map<String, Value>>(token, &key.key, &validation) {
-                Ok(data) => return self.user(data.claims),
+                Ok(data) => return self.remember(token, data.claims),
                 Err(err) => {
                     failure = err.into_kind();
                     // Only a bad signature can be another key's token; anything else is final.
@@ -91,6 +98,24 @@ impl TokenVerifier {
             }
         }
         Err(refused(&explain(&failure)))
+    }
+
+    /// The user of a token that verified, remembered for as long as the token is valid.
+    fn remember(&self, token: &str, claims: Map<String, Value>) -> Result<User, ApiError> {
+        let leeway = self.validation.leeway;
+        // Both were checked by the decode (`exp` is required): only their values are read here.
+        let exp = claims.get("exp").and_then(Value::as_u64);
+        let nbf = claims.get("nbf").and_then(Value::as_u64).unwrap_or(0);
+        let user = self.user(claims)?;
+        if let Some(exp) = exp {
+            self.verified.insert(
+                token,
+                &user,
+                nbf.saturating_sub(leeway),
+                exp.saturating_add(leeway),
+            );
+        }
+        Ok(user)
     }
 
     fn user(&self, mut claims: Map<String, Value>) -> Result<User, ApiError> {
