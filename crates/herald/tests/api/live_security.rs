@@ -377,7 +377,17 @@ async fn two_apps_are_isolated_on_the_live_transports(backend: Backend) {
         9002,
         "key",
     );
+    let crossed_ws = format!("{base}/test-app/key-b/messaging/ws");
+    let crossed = WsClient::try_connect_url(&crossed_ws, &[]).await;
+    assert_refused(crossed.err().expect("refused"), 401, 9002, "WS key");
     let b_url = |path: &str| format!("{base}/app-b/key-b{path}");
+    let mut b_ws = WsClient::try_connect_url(&b_url("/messaging/ws"), &[])
+        .await
+        .expect("B's WebSocket");
+    assert_eq!(
+        b_ws.subscribe("s1", "news", None).await["type"],
+        "subscribed"
+    );
     let b_sse = app.client.raw().get(b_url("/messaging/news/sse"));
     let mut b_stream = SseStream::try_open(b_sse).await.expect("B's stream");
     let mut a_stream = SseStream::open(&app.client, "news", None).await;

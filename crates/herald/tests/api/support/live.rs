@@ -155,9 +155,15 @@ impl WsClient {
         query: &str,
         headers: &[(&str, &str)],
     ) -> Result<Self, (u16, Value)> {
-        let url = client
-            .app_url(&format!("/messaging/ws{query}"))
-            .replacen("http://", "ws://", 1);
+        Self::try_connect_url(&client.app_url(&format!("/messaging/ws{query}")), headers).await
+    }
+
+    /// Opens the WebSocket at `url` (`http://...`, any app's) with `headers`.
+    pub async fn try_connect_url(
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Self, (u16, Value)> {
+        let url = url.replacen("http://", "ws://", 1);
         let mut request = url.into_client_request().expect("a WebSocket request");
         for (name, value) in headers {
             request.headers_mut().insert(
