@@ -8,11 +8,13 @@
 //! that ends a connection's subscriptions) and `query`; `ws_wire` is the WebSocket's two
 //! directions on the wire, read and written without a task between the hub and the socket.
 
+mod access;
 pub mod connection;
 mod query;
 pub mod routes;
 pub mod sse;
 pub mod ws;
+mod ws_reload;
 mod ws_wire;
 
 pub use connection::LiveState;

@@ -14,6 +14,14 @@
 //! the connection stays. The server pings every keep-alive period. A connection cut off for being
 //! slow gets an error frame (9022) and is closed with code 1008 and the reason.
 //!
+//! Security: the user token comes from the `user-token` header or query parameter (`access`); a
+//! bad one (3064), or an `Origin` the app does not accept (9045, 403), refuses the upgrade. A
+//! subscribe needs Subscribe on its channel, else it is answered with an error frame (9040).
+//! When the apps are reloaded the connection decides again (`ws_reload`): a subscription that
+//! lost its grant ends with an error frame of its id (9040), the connection staying; a connection
+//! whose app, key, token or origin no longer holds gets an error frame (`"id": null`) and is
+//! closed with code 1008 and the reason, as a slow one is.
+//!
 //! Messages go from the hub to the socket without this connection's task: the response body
 //! (`ws_wire::Outbound`) takes them from the connection's buffer as the server writes. The task
 //! reads the client's frames and answers them through the body's control queue.
@@ -22,12 +30,15 @@ use actix_http::ws::{handshake, Frame, Message};
 use actix_web::body::{BodyStream, MessageBody};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::stream;
+use herald_auth::Operation;
 use herald_core::{ApiError, ChannelName, ErrorKind};
-use herald_http::{AppContext, HttpError};
+use herald_http::HttpError;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::access::LiveAccess;
 use crate::connection::{Connection, LiveState};
 use crate::ws_wire::{error_frame, Control, Inbound, Outbound};
 use herald_hub::selector::parse_selector;
@@ -35,11 +46,12 @@ use herald_hub::{Hub, Interest, SinkShared, Transport, WorkerFanout};
 
 pub async fn connect(
     req: HttpRequest,
-    app: AppContext,
     payload: web::Payload,
     state: web::Data<LiveState>,
     fanout: web::Data<WorkerFanout>,
 ) -> Result<HttpResponse, HttpError> {
+    let access = LiveAccess::resolve(&req)?;
+    access.check_origin()?;
     let mut response = handshake(req.head()).map_err(|_| {
         HttpError(ApiError::new(
             ErrorKind::InvalidField,
@@ -56,7 +68,8 @@ pub async fn connect(
             sink: shared.clone(),
         },
         hub,
-        app: app.app.id.clone(),
+        access,
+        subscriptions: HashMap::new(),
         control,
     };
     actix_web::rt::spawn(client.run(shared, Inbound::new(payload), state.keep_alive));
@@ -67,11 +80,13 @@ pub async fn connect(
         .into())
 }
 
-struct Client {
+pub(crate) struct Client {
     _connection: Connection,
-    hub: Arc<Hub>,
-    app: String,
-    control: Control,
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) access: LiveAccess,
+    /// The channel of each subscription by its id, to decide them again on a reload.
+    pub(crate) subscriptions: HashMap<String, ChannelName>,
+    pub(crate) control: Control,
 }
 
 /// A frame from the client (not to be confused with a realtime client's command to a channel,
@@ -94,7 +109,7 @@ impl Client {
     /// Reads the client's frames until the connection ends: the client leaves or breaks the
     /// protocol, or the body ends (the connection closed, or the hub cut it off).
     async fn run(
-        self,
+        mut self,
         sink: Arc<SinkShared>,
         mut inbound: Inbound,
         keep_alive: std::time::Duration,
@@ -103,6 +118,14 @@ impl Client {
             tokio::time::interval_at(tokio::time::Instant::now() + keep_alive, keep_alive);
         loop {
             let open = tokio::select! {
+                // A reload first: a frame the client sent after it is decided under the new
+                // configuration, not the one this connection opened with.
+                biased;
+                () = self.access.reloaded() => match self.decide_again(&sink).await {
+                    Some(open) => open,
+                    // Closed with the refusal already: there is nothing left to close.
+                    None => return,
+                },
                 frame = inbound.next() => match frame {
                     Some(Frame::Text(bytes)) => match std::str::from_utf8(&bytes) {
                         Ok(text) => self.answer(&sink, text).await,
@@ -127,8 +150,10 @@ impl Client {
     /// Answers one frame; false when the connection is gone. Room for the answer is taken
     /// first (waiting while the client has not read the answers before it), so the answer
     /// enters the control queue the moment the frame is handled.
-    async fn answer(&self, sink: &SinkShared, text: &str) -> bool {
-        let Ok(permit) = self.control.reserve().await else {
+    async fn answer(&mut self, sink: &SinkShared, text: &str) -> bool {
+        // A handle of its own holds the room, so handling the frame may change the client.
+        let control = self.control.clone();
+        let Ok(permit) = control.reserve().await else {
             return false;
         };
         let answer = self.handle(sink, text).await;
@@ -137,7 +162,7 @@ impl Client {
     }
 
     /// The answer to one frame.
-    async fn handle(&self, sink: &SinkShared, text: &str) -> String {
+    async fn handle(&mut self, sink: &SinkShared, text: &str) -> String {
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
             Err(err) => {
@@ -162,17 +187,21 @@ impl Client {
                 let subscribed = async {
                     let channel = ChannelName::parse(&channel)?;
                     let selector = parse_selector(selector.as_deref())?;
+                    // Decided once, here, for every message the subscription will carry.
+                    self.access
+                        .authorize(Operation::Subscribe, channel.as_str())?;
                     self.hub
                         .subscribe(
                             sink,
                             tag(&id),
-                            &self.app,
+                            &self.access.app.id,
                             &channel,
                             Interest::Messages,
                             selector,
                         )
                         .await
-                        .map_err(ApiError::from)
+                        .map_err(ApiError::from)?;
+                    Ok::<_, ApiError>(channel)
                 }
                 .await;
                 match subscribed {
@@ -180,12 +209,16 @@ impl Client {
                     // entering the control queue (its room is taken already), and this task and
                     // the body share the worker's one thread: the body, which serves the control
                     // queue first, sends the answer before any message of the subscription.
-                    Ok(()) => reply("subscribed", &id),
+                    Ok(channel) => {
+                        self.subscriptions.insert(id.clone(), channel);
+                        reply("subscribed", &id)
+                    }
                     Err(err) => error_frame(Some(&id), &err),
                 }
             }
             ClientFrame::Unsubscribe { id } => {
                 if self.hub.unsubscribe(sink, &tag(&id)).await {
+                    self.subscriptions.remove(&id);
                     reply("unsubscribed", &id)
                 } else {
                     let err = ApiError::new(
@@ -200,7 +233,7 @@ impl Client {
 
     /// Queues a frame ahead of any message queued later, waiting for room; false when the
     /// connection is gone.
-    async fn send(&self, message: Message) -> bool {
+    pub(crate) async fn send(&self, message: Message) -> bool {
         self.control.send(message).await.is_ok()
     }
 
@@ -217,6 +250,6 @@ fn reply(kind: &str, id: &str) -> String {
 }
 
 /// The hub's tag for a subscription: its id as a JSON string, ready to splice into frames.
-fn tag(id: &str) -> Arc<str> {
+pub(crate) fn tag(id: &str) -> Arc<str> {
     Value::String(id.to_string()).to_string().into()
 }

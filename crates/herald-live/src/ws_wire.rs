@@ -144,7 +144,7 @@ pub(crate) fn error_frame(id: Option<&str>, err: &ApiError) -> String {
 }
 
 /// At most `max` bytes of `text`, cut at a character boundary (a close reason has 123 bytes).
-fn truncate(text: &str, max: usize) -> &str {
+pub(crate) fn truncate(text: &str, max: usize) -> &str {
     let mut end = text.len().min(max);
     while !text.is_char_boundary(end) {
         end -= 1;

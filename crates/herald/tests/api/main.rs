@@ -11,6 +11,7 @@ mod components;
 mod dead_letter;
 mod envelope;
 mod live;
+mod live_security;
 mod multi_process;
 mod operations;
 mod outage;

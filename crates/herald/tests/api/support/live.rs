@@ -5,7 +5,9 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use std::time::Duration;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::Client;
 
@@ -32,10 +34,24 @@ impl SseStream {
         if let Some(selector) = selector {
             url.query_pairs_mut().append_pair("selector", selector);
         }
-        let response = reqwest::get(url)
-            .await
-            .expect("the SSE request is answered");
-        assert_eq!(response.status(), 200, "SSE answered {}", response.status());
+        match Self::try_open(client.raw().get(url)).await {
+            Ok(stream) => stream,
+            Err((status, body)) => panic!("SSE answered {status}: {body}"),
+        }
+    }
+
+    /// Sends `request` (an SSE request the test built, with its headers and query): the stream
+    /// after its `subscribed` event, or the refusal's status and JSON body.
+    pub async fn try_open(request: reqwest::RequestBuilder) -> Result<Self, (u16, Value)> {
+        let response = request.send().await.expect("the SSE request is answered");
+        let status = response.status().as_u16();
+        if status != 200 {
+            let text = response.text().await.unwrap_or_default();
+            return Err((
+                status,
+                serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            ));
+        }
         let mut stream = Self {
             response,
             buffer: String::new(),
@@ -46,7 +62,7 @@ impl SseStream {
             Some("subscribed"),
             "the stream opens with its subscribed event"
         );
-        stream
+        Ok(stream)
     }
 
     /// The next event (comments skipped), or `None` when the stream ends or the deadline passes.
@@ -82,6 +98,23 @@ impl SseStream {
         }
     }
 
+    /// Whether the stream ends within `within`, with nothing but comments before its end.
+    pub async fn ends(&mut self, within: Duration) -> bool {
+        let until = Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(until, self.response.chunk()).await {
+                Err(_) => return false,
+                Ok(Ok(None)) | Ok(Err(_)) => {
+                    return self
+                        .buffer
+                        .lines()
+                        .all(|l| l.is_empty() || l.starts_with(':'))
+                }
+                Ok(Ok(Some(chunk))) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
+            }
+        }
+    }
+
     /// The next `count` messages (their delivered JSON), failing the test past `within`.
     pub async fn messages(&mut self, count: usize, within: Duration) -> Vec<Value> {
         let until = Instant::now() + within;
@@ -109,13 +142,47 @@ pub struct WsClient {
 
 impl WsClient {
     pub async fn connect(client: &Client) -> Self {
-        let url = client
-            .app_url("/messaging/ws")
-            .replacen("http://", "ws://", 1);
-        let (socket, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("the WebSocket upgrade succeeds");
-        Self { socket }
+        match Self::try_connect(client, "", &[]).await {
+            Ok(socket) => socket,
+            Err((status, body)) => panic!("the WebSocket upgrade answered {status}: {body}"),
+        }
+    }
+
+    /// Opens `.../messaging/ws` + `query` with `headers`: the connection, or the refusal's
+    /// status and JSON body.
+    pub async fn try_connect(
+        client: &Client,
+        query: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Self, (u16, Value)> {
+        Self::try_connect_url(&client.app_url(&format!("/messaging/ws{query}")), headers).await
+    }
+
+    /// Opens the WebSocket at `url` (`http://...`, any app's) with `headers`.
+    pub async fn try_connect_url(
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Self, (u16, Value)> {
+        let url = url.replacen("http://", "ws://", 1);
+        let mut request = url.into_client_request().expect("a WebSocket request");
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+                HeaderValue::from_str(value).expect("a header value"),
+            );
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => Ok(Self { socket }),
+            Err(WsError::Http(response)) => {
+                let body = response.body().clone().unwrap_or_default();
+                let text = String::from_utf8_lossy(&body).to_string();
+                Err((
+                    response.status().as_u16(),
+                    serde_json::from_str(&text).unwrap_or(Value::String(text)),
+                ))
+            }
+            Err(err) => panic!("the WebSocket upgrade fails: {err}"),
+        }
     }
 
     pub async fn send(&mut self, frame: Value) {
