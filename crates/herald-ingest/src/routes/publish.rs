@@ -66,7 +66,13 @@ pub async fn publish(
     state
         .backends
         .statuses
-        .create(&app.app.id, message_id, kind, ttl)
+        .create(
+            &app.app.id,
+            message_id,
+            envelope.channel.as_str(),
+            kind,
+            ttl,
+        )
         .await?;
 
     if let Err(err) = state.backends.queue.publish(route, body).await {
