@@ -4,6 +4,7 @@
 
 mod support;
 
+mod app_isolation;
 mod bad_input;
 mod broker_restart;
 mod cancel;
@@ -24,4 +25,5 @@ mod schedule_wakeups;
 mod scheduler_nodes;
 mod scheduling;
 mod security;
+mod security_rest;
 mod shutdown;
