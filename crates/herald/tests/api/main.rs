@@ -9,6 +9,7 @@ mod bad_input;
 mod broker_restart;
 mod cancel;
 mod components;
+mod cors;
 mod dead_letter;
 mod envelope;
 mod live;
