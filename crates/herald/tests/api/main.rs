@@ -14,6 +14,7 @@ mod dead_letter;
 mod envelope;
 mod live;
 mod multi_process;
+mod old_status_records;
 mod operations;
 mod outage;
 mod polling;
