@@ -66,6 +66,10 @@ pub struct StatusRecord {
     /// For a deferred message once it has fired: occurrences published and skipped (missed while
     /// no scheduler ran).
     pub occurrences: Option<Occurrences>,
+    /// The channel the message was published to, which decides who may read its status or
+    /// cancel it. `None` for a record written before herald recorded the channel: such a record
+    /// is authorized against the empty channel name, so only global role permissions decide.
+    pub channel: Option<String>,
 }
 
 /// How many occurrences of a deferred message fired, and how many were skipped.

@@ -4,7 +4,7 @@
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use herald_auth::{App, Apps, Caller, Operation};
+use herald_auth::{Access, App, AppRegistry, Apps, Caller, Operation};
 use herald_core::{ApiError, ErrorKind};
 use std::future::{ready, Ready};
 use std::sync::Arc;
@@ -34,7 +34,7 @@ impl AppContext {
             (Some(id), Some(key)) => registry.by_path(id, key)?,
             _ => {
                 let trusted = req.app_data::<web::Data<TrustedProxies>>();
-                registry.by_host(request_host(req, trusted.map(|t| t.get_ref())).as_deref())?
+                host_access(req, &registry, trusted.map(|t| t.get_ref()))?
             }
         };
         let caller = access.app.caller(&access.key_role, token)?;
@@ -50,6 +50,16 @@ impl AppContext {
             .authorize(&self.caller, op, channel)
             .map_err(HttpError)
     }
+}
+
+/// The app of a request to `/api/...`: the one of the host it names (a forwarded host only from a
+/// trusted proxy). CORS finds a request's app the same way.
+pub(crate) fn host_access(
+    req: &HttpRequest,
+    registry: &AppRegistry,
+    trusted: Option<&TrustedProxies>,
+) -> Result<Access, ApiError> {
+    registry.by_host(request_host(req, trusted).as_deref())
 }
 
 /// The `user-token` header, if the request has one.

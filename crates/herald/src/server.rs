@@ -1,6 +1,7 @@
 //! The HTTP server of a role: the operations endpoints on every role, the live routes (SSE,
 //! WebSocket) on a dispatcher, the REST API on ingest, all on one listener.
 
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use herald_auth::Apps;
 use herald_http::http_error::route_not_found;
@@ -62,6 +63,9 @@ pub(crate) fn http_server(parts: Parts) -> std::io::Result<actix_web::dev::Serve
                 }
             })
             .default_service(web::to(route_not_found))
+            // Outermost: a preflight or a refused origin is answered before any route, and
+            // every other answer to a browser, errors included, carries the CORS headers.
+            .wrap(from_fn(herald_http::cors::cors))
     })
     // Small frames (live messages, short answers) leave at once instead of waiting for the
     // peer's delayed ACK: up to 40 ms with Nagle's algorithm, actix's default.

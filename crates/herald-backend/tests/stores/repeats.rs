@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::on_both_backends;
 use crate::schedule::{assert_empty, claim_of, commit, fire, record, status, LONG};
-use crate::support::{envelope_of, eventually, ms, wall_ms, Settings, Stores, Times, APP};
+use crate::support::{envelope_of, eventually, ms, wall_ms, Settings, Stores, Times, APP, CHANNEL};
 
 const MINUTE_MS: i64 = 60_000;
 
@@ -217,6 +217,7 @@ async fn a_repeating_message_cancelled_while_in_flight_gets_no_next_occurrence(s
             status: MessageStatus::Cancelled,
             error_message: None,
             occurrences: None,
+            channel: Some(CHANNEL.into()),
         })
     );
     assert_eq!(fire(stores, &member).await, Fire::Gone);

@@ -11,7 +11,7 @@ use herald_core::MessageId;
 use std::time::Duration;
 
 use crate::on_both_backends;
-use crate::support::{envelope_of, eventually, wall_ms, Settings, Stores, Times, APP};
+use crate::support::{envelope_of, eventually, wall_ms, Settings, Stores, Times, APP, CHANNEL};
 
 pub const LONG: Duration = Duration::from_secs(60);
 
@@ -75,6 +75,7 @@ pub fn record(status: MessageStatus, fired: u64, skipped: u64) -> Option<StatusR
         status,
         error_message: None,
         occurrences: Some(Occurrences { fired, skipped }),
+        channel: Some(CHANNEL.into()),
     })
 }
 

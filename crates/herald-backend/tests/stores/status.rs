@@ -8,7 +8,7 @@ use herald_core::MessageId;
 use std::time::Duration;
 
 use crate::on_both_backends;
-use crate::support::{eventually, ms, Settings, Stores, APP};
+use crate::support::{eventually, ms, Backend, Settings, Stores, APP, CHANNEL};
 
 const LONG: Duration = Duration::from_secs(60);
 
@@ -17,6 +17,7 @@ fn record(status: MessageStatus, error: Option<&str>) -> Option<StatusRecord> {
         status,
         error_message: error.map(str::to_string),
         occurrences: None,
+        channel: Some(CHANNEL.into()),
     })
 }
 
@@ -55,6 +56,7 @@ on_both_backends!(Settings::default() =>
     only_a_scheduled_deferred_message_can_be_cancelled,
     a_cancelled_message_cannot_be_cancelled_again_or_finished,
     discarding_removes_the_record,
+    a_record_keeps_its_own_channel_through_every_transition,
 );
 
 on_both_backends!(Settings::default() =>
@@ -292,4 +294,53 @@ async fn a_cancel_extends_the_records_life_to_the_status_ttl(stores: &Stores) {
         assert!(cancel(stores, id).await);
     })
     .await;
+}
+
+async fn a_record_keeps_its_own_channel_through_every_transition(stores: &Stores) {
+    let channel_of = |id| async move { get(stores, id).await.and_then(|r| r.channel) };
+    let on = |channel: &'static str, kind| async move {
+        let id = MessageId::new_random();
+        stores
+            .statuses
+            .create(APP, id, channel, kind, LONG)
+            .await
+            .expect("the status is created");
+        id
+    };
+    let published = on("orders.eu", DeliveryKind::Immediate).await;
+    let failed = on("orders.us", DeliveryKind::Deferred).await;
+    let cancelled = on("private", DeliveryKind::Deferred).await;
+    assert_eq!(channel_of(published).await.as_deref(), Some("orders.eu"));
+    finish(stores, published, Outcome::Published).await;
+    finish(stores, failed, Outcome::Failed("no route".into())).await;
+    assert!(cancel(stores, cancelled).await);
+    assert_eq!(channel_of(published).await.as_deref(), Some("orders.eu"));
+    assert_eq!(channel_of(failed).await.as_deref(), Some("orders.us"));
+    assert_eq!(channel_of(cancelled).await.as_deref(), Some("private"));
+}
+
+/// A record an older herald wrote has no channel field: it still reads, with no channel.
+#[tokio::test]
+async fn a_redis_record_written_without_a_channel_reads_with_none() {
+    let stores = Stores::build(Backend::Redis, Settings::default()).await;
+    let redis = stores.redis().expect("built on redis");
+    let id = MessageId::new_random();
+    let key = redis.keys.status(APP, id);
+    redis
+        .write_hash(&key, &[("s", "scheduled"), ("k", "deferred")])
+        .await;
+    assert_eq!(
+        get(&stores, id).await,
+        Some(StatusRecord {
+            status: MessageStatus::Scheduled,
+            error_message: None,
+            occurrences: None,
+            channel: None,
+        })
+    );
+    assert!(cancel(&stores, id).await);
+    assert_eq!(
+        get(&stores, id).await.map(|r| (r.status, r.channel)),
+        Some((MessageStatus::Cancelled, None))
+    );
 }

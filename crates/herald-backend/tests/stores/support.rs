@@ -25,6 +25,9 @@ use std::time::Duration;
 /// The app every case's records belong to (each test has stores of its own).
 pub const APP: &str = "app";
 
+/// The channel [`Stores::create`] records a message under.
+pub const CHANNEL: &str = "news";
+
 /// Which implementation of the stores a case runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -174,10 +177,10 @@ impl Stores {
         (member, due)
     }
 
-    /// Creates a status record.
+    /// Creates a status record, on [`CHANNEL`].
     pub async fn create(&self, id: MessageId, kind: DeliveryKind, ttl: Duration) {
         self.statuses
-            .create(APP, id, kind, ttl)
+            .create(APP, id, CHANNEL, kind, ttl)
             .await
             .expect("the status is created");
     }
@@ -263,6 +266,17 @@ impl Redis {
             .query_async(&mut conn)
             .await
             .expect("PTTL answers")
+    }
+
+    /// Writes the hash `key` with `fields`, as an older herald may have left it.
+    pub async fn write_hash(&self, key: &str, fields: &[(&str, &str)]) {
+        let mut conn = self.conn.get().expect("redis is connected");
+        let _: i64 = redis::cmd("HSET")
+            .arg(key)
+            .arg(fields)
+            .query_async(&mut conn)
+            .await
+            .expect("HSET answers");
     }
 
     /// The keys under this test's prefix.

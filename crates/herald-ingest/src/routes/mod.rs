@@ -5,6 +5,7 @@
 mod info;
 mod polling;
 mod publish;
+mod publisher_id;
 mod recording;
 mod status;
 

@@ -1,8 +1,10 @@
 //! Legacy polling subscriptions (reference §4.1): `POST .../messaging/<channel>/subscribe` and
-//! `GET .../messaging/<channel>/<subscriptionId>`.
+//! `GET .../messaging/<channel>/<subscriptionId>`, both needing the subscribe permission on the
+//! channel.
 
 use actix_web::http::header::ContentType;
 use actix_web::{web, HttpRequest, HttpResponse};
+use herald_auth::Operation;
 use herald_core::{ApiError, ChannelName, ErrorKind, Selector, SubscriptionId};
 use serde_json::Value;
 
@@ -19,6 +21,7 @@ pub async fn subscribe(
     state: web::Data<IngestState>,
 ) -> Result<HttpResponse, HttpError> {
     let channel = ChannelName::parse(&path_param(&req, "channel"))?;
+    app.authorize(Operation::Subscribe, channel.as_str())?;
     let body = read_json(&req, payload, state.body_limit, EmptyBody::AsEmptyObject).await?;
     let Value::Object(body) = body else {
         return Err(ApiError::of(ErrorKind::BodyNotAnObject).into());
@@ -45,6 +48,10 @@ pub async fn poll(
     state: web::Data<IngestState>,
 ) -> Result<HttpResponse, HttpError> {
     let channel = ChannelName::parse(&path_param(&req, "channel"))?;
+    // Asked at every poll, not only at subscribe: a reloaded permission, or a poll with another
+    // user's token, decides from the next poll on. Asked before the subscription is looked up, so
+    // a refused caller learns nothing of it.
+    app.authorize(Operation::Subscribe, channel.as_str())?;
     let unknown = || {
         ApiError::new(
             ErrorKind::UnknownSubscription,

@@ -9,6 +9,7 @@ use herald_core::publish::PublishRequest;
 use herald_core::status::DeliveryKind;
 use herald_core::{ApiError, ChannelName, Envelope, ErrorKind, MessageId};
 
+use super::publisher_id::publisher_id;
 use crate::body::{read_json, EmptyBody};
 use crate::state::IngestState;
 use herald_http::path::path_param;
@@ -33,6 +34,11 @@ pub async fn publish(
     let body = read_json(&req, payload, state.body_limit, EmptyBody::Refuse).await?;
     let now = state.backends.clock.now_ms();
     let request = PublishRequest::parse(body, now, state.rules)?;
+    let publisher_id = publisher_id(
+        app.app.publisher_id_is_user,
+        app.caller.user_id(),
+        request.publisher_id,
+    )?;
     let message_id = MessageId::new_random();
     span.record("message_id", tracing::field::display(message_id));
 
@@ -49,7 +55,7 @@ pub async fn publish(
         app_id: app.app.id.clone(),
         channel,
         message: request.message,
-        publisher_id: request.publisher_id,
+        publisher_id,
         headers: request.headers,
         schedule: request.schedule,
         accepted_at: now,
@@ -66,7 +72,13 @@ pub async fn publish(
     state
         .backends
         .statuses
-        .create(&app.app.id, message_id, kind, ttl)
+        .create(
+            &app.app.id,
+            message_id,
+            envelope.channel.as_str(),
+            kind,
+            ttl,
+        )
         .await?;
 
     if let Err(err) = state.backends.queue.publish(route, body).await {

@@ -1,6 +1,11 @@
-//! `GET .../messaging/<messageId>` (status) and `DELETE .../messaging/<messageId>` (cancel).
+//! `GET .../messaging/<messageId>` (status) and `DELETE .../messaging/<messageId>` (cancel),
+//! each permitted by the channel the message was published to (its record keeps it). An id
+//! without a record answers as it always has (unknown, 5040) before any permission is asked, so a
+//! refusal is only ever about a message of the caller's own app.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use herald_auth::Operation;
+use herald_core::status::StatusRecord;
 use herald_core::{ApiError, ErrorKind, MessageId, MessageStatus};
 
 use crate::state::IngestState;
@@ -29,6 +34,7 @@ pub async fn status(
             "errorMessage": null,
         })));
     };
+    app.authorize(Operation::Status, channel_of(&record))?;
     let mut answer = serde_json::json!({
         "messageId": text,
         "status": record.status,
@@ -48,18 +54,29 @@ pub async fn cancel(
     state: web::Data<IngestState>,
 ) -> Result<HttpResponse, HttpError> {
     let text = path_param(&req, "channel");
-    let cancelled = match MessageId::parse(&text) {
-        Some(id) => state.backends.statuses.cancel(&app.app.id, id).await?,
-        None => false,
+    let cannot_cancel = || HttpError(ApiError::new(ErrorKind::CannotCancel, CANNOT_CANCEL));
+    let Some(id) = MessageId::parse(&text) else {
+        return Err(cannot_cancel());
     };
-    if !cancelled {
-        return Err(HttpError(ApiError::new(
-            ErrorKind::CannotCancel,
-            CANNOT_CANCEL,
-        )));
+    // Asked before cancelling: a refused caller must leave the message as it was. The record can
+    // change between the two calls (fire, expire); the cancel itself stays conditional.
+    let Some(record) = state.backends.statuses.get(&app.app.id, id).await? else {
+        return Err(cannot_cancel());
+    };
+    app.authorize(Operation::Cancel, channel_of(&record))?;
+    if !state.backends.statuses.cancel(&app.app.id, id).await? {
+        return Err(cannot_cancel());
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "status": "cancelled",
         "messageId": text,
     })))
+}
+
+/// The channel whose permissions decide for `record`. A record written before herald recorded
+/// the channel has none: it is decided on the empty channel name, which no channel permission
+/// names, so only the roles' global permissions (and a channel pattern matching every name, such
+/// as `*`) decide.
+fn channel_of(record: &StatusRecord) -> &str {
+    record.channel.as_deref().unwrap_or("")
 }

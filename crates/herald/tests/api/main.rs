@@ -4,15 +4,18 @@
 
 mod support;
 
+mod app_isolation;
 mod bad_input;
 mod broker_restart;
 mod cancel;
 mod components;
+mod cors;
 mod dead_letter;
 mod envelope;
 mod live;
 mod live_security;
 mod multi_process;
+mod old_status_records;
 mod operations;
 mod outage;
 mod polling;
@@ -26,5 +29,6 @@ mod schedule_wakeups;
 mod scheduler_nodes;
 mod scheduling;
 mod security;
+mod security_rest;
 mod shutdown;
 mod tokens;

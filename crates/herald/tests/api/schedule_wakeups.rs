@@ -61,7 +61,7 @@ async fn a_stored_entry_wakes_the_loops_with_its_shard_and_due_time(backend: Bac
         "redis takes the status",
         || async move {
             statuses
-                .create(APP_ID, id, DeliveryKind::Deferred, ttl)
+                .create(APP_ID, id, "news", DeliveryKind::Deferred, ttl)
                 .await
                 .is_ok()
         },

@@ -132,7 +132,7 @@ async fn schedule_since(prefix: &str, first_at_ms: i64, every_seconds: u64) -> M
         || async move {
             backends
                 .statuses
-                .create(APP_ID, id, DeliveryKind::Deferred, ttl)
+                .create(APP_ID, id, "news", DeliveryKind::Deferred, ttl)
                 .await
                 .is_ok()
         },

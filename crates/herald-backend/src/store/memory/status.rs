@@ -16,6 +16,7 @@ impl StatusStore for MemoryStore {
         &self,
         app: &str,
         id: MessageId,
+        channel: &str,
         kind: DeliveryKind,
         ttl: Duration,
     ) -> Result<(), StoreError> {
@@ -25,6 +26,7 @@ impl StatusStore for MemoryStore {
                     status: MessageStatus::Scheduled,
                     error_message: None,
                     occurrences: None,
+                    channel: Some(channel.to_string()),
                 },
                 kind,
                 expires_ms: deadline(now, ttl),
@@ -59,11 +61,13 @@ impl StatusStore for MemoryStore {
                         status: MessageStatus::Published,
                         error_message: None,
                         occurrences: e.record.occurrences,
+                        channel: e.record.channel.take(),
                     },
                     Outcome::Failed(reason) => StatusRecord {
                         status: MessageStatus::Failed,
                         error_message: Some(reason),
                         occurrences: e.record.occurrences,
+                        channel: e.record.channel.take(),
                     },
                 };
                 e.expires_ms = deadline(now, ttl);

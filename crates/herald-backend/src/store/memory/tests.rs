@@ -24,7 +24,7 @@ async fn store_with(schedule: Schedule) -> (MemoryStore, ManualClock, Member) {
     };
     let ttl = schedule.ttl(NOW, TTL);
     store
-        .create(&member.app, member.id, DeliveryKind::Deferred, ttl)
+        .create(&member.app, member.id, "news", DeliveryKind::Deferred, ttl)
         .await
         .unwrap();
     let entry = NewEntry {

@@ -34,11 +34,13 @@ pub enum Finished {
 /// Status records with a time to live.
 #[async_trait]
 pub trait StatusStore: Send + Sync + 'static {
-    /// Records a newly accepted message as scheduled, kept for `ttl`.
+    /// Records a newly accepted message to `channel` as scheduled, kept for `ttl`. The record
+    /// keeps `channel` through every transition: it decides who may read or cancel the message.
     async fn create(
         &self,
         app: &str,
         id: MessageId,
+        channel: &str,
         kind: DeliveryKind,
         ttl: Duration,
     ) -> Result<(), StoreError>;

@@ -40,6 +40,7 @@ impl StatusStore for RedisStatusStore {
         &self,
         app: &str,
         id: MessageId,
+        channel: &str,
         kind: DeliveryKind,
         ttl: Duration,
     ) -> Result<(), StoreError> {
@@ -48,6 +49,7 @@ impl StatusStore for RedisStatusStore {
             .key(self.keys.status(app, id))
             .arg(kind.as_str())
             .arg(ttl.as_millis() as u64)
+            .arg(channel)
             .invoke_async(&mut conn)
             .await?;
         Ok(())
@@ -61,13 +63,21 @@ impl StatusStore for RedisStatusStore {
 
     async fn get(&self, app: &str, id: MessageId) -> Result<Option<StatusRecord>, StoreError> {
         let mut conn = self.conn.get()?;
-        type Fields = (Option<String>, Option<String>, Option<u64>, Option<u64>);
-        let (status, error, fired, skipped): Fields = redis::cmd("HMGET")
+        type Fields = (
+            Option<String>,
+            Option<String>,
+            Option<u64>,
+            Option<u64>,
+            Option<String>,
+        );
+        // A record written before the channel was recorded has no `c`: it reads as `None`.
+        let (status, error, fired, skipped, channel): Fields = redis::cmd("HMGET")
             .arg(self.keys.status(app, id))
             .arg("s")
             .arg("e")
             .arg("fired")
             .arg("skipped")
+            .arg("c")
             .query_async(&mut conn)
             .await?;
         let Some(status) = status else {
@@ -82,6 +92,7 @@ impl StatusStore for RedisStatusStore {
                 fired,
                 skipped: skipped.unwrap_or(0),
             }),
+            channel,
         }))
     }
 
