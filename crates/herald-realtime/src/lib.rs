@@ -14,9 +14,14 @@
 //! buffer; `emit` sends to the client and says what a failed send means; `frames` holds the
 //! events' shapes.
 
+mod calls;
+mod cors;
 mod emit;
 mod events;
 mod frames;
+mod grants;
+mod identity;
+mod regrant;
 pub mod server;
 #[cfg(test)]
 mod server_tests;

@@ -19,6 +19,8 @@ mod presence;
 mod publish;
 mod readme;
 mod realtime;
+mod realtime_cors;
+mod realtime_security;
 mod schedule_keys;
 mod schedule_wakeups;
 mod scheduler_nodes;
