@@ -10,13 +10,19 @@ use socketioxide::extract::SocketRef;
 
 /// Why a handshake is refused: the CONNECT_ERROR payload is the Backendless error shape
 /// `{code, message}` (herald's patched socketioxide-parser-common sends a message that is a JSON
-/// object as the payload itself, see vendor/socketioxide-parser-common/PATCHED.md).
+/// object as the payload itself, see vendor/socketioxide-parser-common/PATCHED.md), and the same
+/// again as `data`, since socket.io-client hands a connect error's `message` and `data` only.
 #[derive(Debug)]
 pub struct Refused(pub ApiError);
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let body = serde_json::json!({"code": self.0.kind.code(), "message": self.0.message});
+        let (code, message) = (self.0.kind.code(), &self.0.message);
+        let body = serde_json::json!({
+            "code": code,
+            "message": message,
+            "data": {"code": code, "message": message},
+        });
         write!(f, "{body}")
     }
 }

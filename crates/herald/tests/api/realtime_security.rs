@@ -156,6 +156,7 @@ async fn a_bad_user_token_is_refused_at_the_handshake_and_by_set_user_token(back
         match RtClient::connect_as(address, APP_ID, API_KEY, Some(&bad)).await {
             Connected::Refused(reason) => {
                 assert_eq!(reason["code"], 3064, "{why}: {reason}");
+                assert_eq!(reason["data"]["code"], 3064, "socket.io-client's err.data");
                 let message = reason["message"].as_str().unwrap_or_default();
                 assert!(message.contains(why), "{why}: {reason}");
             }
