@@ -29,8 +29,9 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// A connection's credentials and the caller they verified as.
-#[derive(Debug, Clone)]
+/// A connection's credentials and the caller they verified as. Not `Debug`: the key and token are
+/// never to be logged.
+#[derive(Clone)]
 pub(crate) struct Identity {
     /// Kept to be checked again on reload; it is a client key, which ships inside apps.
     api_key: String,
@@ -111,5 +112,32 @@ pub(crate) fn option_token(options: &Value) -> Option<String> {
     match options.get("userToken") {
         Some(Value::String(token)) => logged_in(token.clone()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_sdks_ways_of_saying_not_logged_in_are_no_token() {
+        assert_eq!(logged_in("null".into()), None);
+        assert_eq!(logged_in(String::new()), None);
+        assert_eq!(logged_in("t".into()), Some("t".into()));
+        assert_eq!(option_token(&json!({"userToken": null})), None);
+        assert_eq!(option_token(&json!({})), None);
+        assert_eq!(option_token(&json!({"userToken": 42})), None);
+        assert_eq!(option_token(&json!({"userToken": "t"})), Some("t".into()));
+    }
+
+    #[test]
+    fn a_refusal_is_backendless_error_shape_and_socket_io_data() {
+        let err = ApiError::new(herald_core::ErrorKind::InvalidUserToken, "bad");
+        let body: Value = serde_json::from_str(&Refused(err).to_string()).unwrap();
+        assert_eq!(
+            body,
+            json!({"code": 3064, "message": "bad", "data": {"code": 3064, "message": "bad"}})
+        );
     }
 }
