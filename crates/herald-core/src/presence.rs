@@ -10,8 +10,7 @@ use crate::channel::ChannelName;
 #[serde(rename_all = "camelCase")]
 pub struct Member {
     pub connection_id: String,
-    /// herald has no user accounts to resolve a user token to, so this is `null` unless a
-    /// future identity source sets it.
+    /// The user id of the connection's token; `null` when it is not logged in.
     pub user_id: Option<String>,
 }
 

@@ -1,7 +1,7 @@
 //! The Backendless realtime events (JS SDK wire reference §4.3): what clients send, what herald
 //! answers.
 
-use herald_core::ApiError;
+use herald_core::{ApiError, ChannelName, ErrorKind};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -70,4 +70,12 @@ pub struct Answer<'a> {
 /// A string option, if present.
 pub fn option<'a>(options: &'a Value, name: &str) -> Option<&'a str> {
     options.get(name).and_then(Value::as_str)
+}
+
+/// The channel named in a request's options.
+pub fn channel(options: &Value) -> Result<ChannelName, ApiError> {
+    let name = option(options, "channel").ok_or_else(|| {
+        ApiError::new(ErrorKind::InvalidChannelName, "options.channel is missing")
+    })?;
+    ChannelName::parse(name)
 }

@@ -1,93 +1,85 @@
-//! One realtime connection: authenticated by the handshake's `apiKey`, then `SUB_ON`, `SUB_OFF`
-//! and `MET_REQ` in, `SUB_READY`, `SUB_RES` and `MET_RES` out (JS SDK wire reference §4.3-4.4).
-//! Served: `PUB_SUB_CONNECT`, `PUB_SUB_MESSAGES` (with selectors), `PUB_SUB_COMMANDS`,
-//! `PUB_SUB_USERS` (presence), and the methods `PUB_SUB_COMMAND` and `SET_USER_TOKEN` (announced
-//! to presence listeners as `USERUPDATE`; herald has no user accounts to resolve a token to, so
-//! `userId` stays null). `SUB_OFF` of a `PUB_SUB_CONNECT` (the SDKs' `leave()`) pauses the
+//! One realtime connection: authenticated by the handshake's `apiKey` and `userToken`, then
+//! `SUB_ON`, `SUB_OFF` and `MET_REQ` in, `SUB_READY`, `SUB_RES` and `MET_RES` out (JS SDK wire
+//! reference §4.3-4.4). Served: `PUB_SUB_CONNECT`, `PUB_SUB_MESSAGES` (with selectors),
+//! `PUB_SUB_COMMANDS`, `PUB_SUB_USERS` (presence), and the methods `PUB_SUB_COMMAND` and
+//! `SET_USER_TOKEN` (`calls`). Presence members and commands carry the user id of the
+//! connection's token (null when not logged in); a new token is announced to presence listeners
+//! as `USERUPDATE`.
+//! Each subscription is granted or refused by the app's permissions when it is made (`grants`),
+//! and decided again when the connection's token changes or the configuration is reloaded
+//! (`regrant`): one that lost its grant ends with `SUB_RES {id, error}`.
+//! `SUB_OFF` of a `PUB_SUB_CONNECT` (the SDKs' `leave()`) pauses the
 //! connection's listeners of the channel until it joins again (`join()` re-sends only the
 //! `PUB_SUB_CONNECT`), and the connection leaves the channel's members meanwhile.
-//! Events are handled in the order the client sent them, the connection's end last.
+//! Events are handled in the order the client sent them, reloads among them, the connection's
+//! end last.
 //! A client that reconnects re-sends `SUB_ON` with the same ids on its new connection, and gets
 //! its subscriptions back; a repeated id on one connection is answered as ready again, not twice.
 
-use herald_auth::AppRegistry;
-use herald_core::command::Command;
+use herald_auth::{App, Apps};
 use herald_core::presence::Member;
 use herald_core::{ApiError, ChannelName, ErrorKind, Selector};
-use serde_json::Value;
 use socketioxide::extract::{Data, SocketRef};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::emit::{disconnect, emit};
 use crate::events::{self, Event};
-use crate::frames::{self, Answer, Delivery, Failure, Ready, Request, Stop};
+use crate::frames::{self, channel, Delivery, Failure, Ready, Request, Stop};
+use crate::grants::{operation_of, Granted};
+use crate::identity::Identity;
 use crate::tasks::Tasks;
 use herald_hub::selector::parse_selector;
 use herald_hub::{Hub, Interest, SinkReceiver, SinkShared, SubscribeError, Transport};
 
-/// Why a handshake is refused; socket.io hands the message to the client's connect error.
-#[derive(Debug)]
-pub struct Refused(String);
-
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Refused {}
-
-/// Checks the handshake's API key against the app's.
-pub fn authenticate(socket: &SocketRef, apps: &AppRegistry, app: &str) -> Result<(), Refused> {
-    let query = socket.req_parts().uri.query().unwrap_or_default();
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
-    let key = pairs
-        .iter()
-        .find(|(name, _)| name == "apiKey")
-        .map(|(_, value)| value.as_str())
-        .unwrap_or_default();
-    apps.by_path(app, key)
-        .map(|_| ())
-        .map_err(|err| Refused(format!("{} ({})", err.message, err.kind.code())))
-}
-
 /// What the event handlers of one connection share.
-struct Session {
-    hub: Arc<Hub>,
-    sink: Arc<SinkShared>,
-    app: String,
+pub(crate) struct Session {
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) sink: Arc<SinkShared>,
+    pub(crate) apps: Arc<Apps>,
+    pub(crate) app: String,
+    pub(crate) identity: Mutex<Identity>,
     /// The connection's `PUB_SUB_CONNECT` subscriptions (`join`), by id.
     joined: Mutex<HashMap<String, ChannelName>>,
-    /// The connection as presence listeners see it.
-    member: Member,
+    /// Every live subscription of the connection, by id, with what its grant was for.
+    pub(crate) granted: Mutex<HashMap<String, Granted>>,
+    pub(crate) connection_id: String,
 }
 
-/// Sets up a connection that passed [`authenticate`]; its tasks run in `tasks`, and its session
-/// ends when the connection closes or at `closing`.
+/// What a connection needs from the server: the node's hub, the reloadable apps, and the reloads
+/// heard of since its handshake was checked (so none in between is missed).
+pub(crate) struct Opening {
+    pub hub: Arc<Hub>,
+    pub apps: Arc<Apps>,
+    pub app: String,
+    pub identity: Identity,
+    pub changes: watch::Receiver<u64>,
+}
+
+/// Sets up a connection whose handshake verified as `opening.identity`; its tasks run in
+/// `tasks`, and its session ends when the connection closes or at `closing`.
 pub(crate) fn connect(
     socket: SocketRef,
-    hub: Arc<Hub>,
-    app: String,
+    opening: Opening,
     tasks: &Tasks,
     closing: CancellationToken,
 ) {
-    let receiver = hub.connect(Transport::Realtime);
+    let receiver = opening.hub.connect(Transport::Realtime);
     let session = Arc::new(Session {
-        hub,
+        hub: opening.hub,
         sink: receiver.shared.clone(),
-        app,
+        apps: opening.apps,
+        app: opening.app,
+        identity: Mutex::new(opening.identity),
         joined: Mutex::default(),
-        member: Member {
-            connection_id: socket.id.to_string(),
-            user_id: None,
-        },
+        granted: Mutex::default(),
+        connection_id: socket.id.to_string(),
     });
     tasks.spawn(forward(socket.clone(), receiver));
     let (events, queue) = events::queue();
-    tasks.spawn(session.run(socket.clone(), queue, closing));
+    tasks.spawn(session.run(socket.clone(), queue, opening.changes, closing));
     // The handlers only queue: they are called in the order the packets came.
     let queue_on = events.clone();
     socket.on(
@@ -161,12 +153,23 @@ impl Session {
         self: Arc<Self>,
         socket: SocketRef,
         mut queue: mpsc::Receiver<Event>,
+        mut changes: watch::Receiver<u64>,
         closing: CancellationToken,
     ) {
         until_connected(&socket).await;
+        // The apps outlive every session, so their reloads never end; if they did, the session
+        // would simply stop hearing of them.
+        let mut watching = true;
         loop {
             let event = tokio::select! {
                 event = queue.recv() => event,
+                changed = changes.changed(), if watching => {
+                    watching = changed.is_ok();
+                    if watching && !self.reloaded(&socket).await {
+                        break;
+                    }
+                    continue;
+                }
                 _ = closing.cancelled() => None,
             };
             let Some(event) = event else {
@@ -184,6 +187,7 @@ impl Session {
     /// Ends the connection's subscriptions and its membership of every channel it joined.
     async fn close(&self) {
         self.hub.disconnect(&self.sink).await;
+        lock(&self.granted).clear();
         let channels = self.joined_channels();
         self.joined
             .lock()
@@ -191,14 +195,15 @@ impl Session {
             .clear();
         for channel in channels {
             self.hub
-                .leave_presence(&self.app, &channel, &self.member)
+                .leave_presence(&self.app, &channel, &self.member())
                 .await;
         }
     }
 
     /// `SUB_OFF`: ends a listener, or, for a `PUB_SUB_CONNECT` subscription (`leave`), pauses the
     /// connection's listeners of the channel until it joins again.
-    async fn stop(&self, id: &str) {
+    pub(crate) async fn stop(&self, id: &str) {
+        lock(&self.granted).remove(id);
         let left = {
             let mut joined = self.joined.lock().unwrap_or_else(|e| e.into_inner());
             joined
@@ -209,7 +214,7 @@ impl Session {
             Some(channel) => {
                 self.hub.set_paused(&self.sink, &self.app, &channel, true);
                 self.hub
-                    .leave_presence(&self.app, &channel, &self.member)
+                    .leave_presence(&self.app, &channel, &self.member())
                     .await;
             }
             None => {
@@ -220,42 +225,92 @@ impl Session {
 
     async fn subscribe(&self, socket: &SocketRef, request: Request) {
         let id = request.id.as_str();
-        let outcome = match request.name.as_str() {
-            "PUB_SUB_CONNECT" => match channel(&request.options) {
-                Ok(channel) => {
-                    self.join(id, channel).await;
-                    Ok(())
+        let outcome = match self.grant(&request) {
+            Ok(granted) => {
+                let outcome = self.start(id, &request, granted.channel.clone()).await;
+                if outcome.is_ok() {
+                    lock(&self.granted).insert(id.to_string(), granted);
                 }
-                Err(err) => Err(err),
-            },
-            "PUB_SUB_MESSAGES" => {
-                let selector = frames::option(&request.options, "selector");
-                let selector = parse_selector(selector);
-                match selector {
-                    Ok(selector) => {
-                        self.listen(id, &request.options, Interest::Messages, selector)
-                            .await
-                    }
-                    Err(err) => Err(err),
-                }
+                outcome
             }
-            "PUB_SUB_COMMANDS" => {
-                self.listen(id, &request.options, Interest::Commands, None)
+            Err(err) => Err(err),
+        };
+        self.answer(socket, &request, outcome);
+    }
+
+    /// The grant a subscription needs, if the connection has it under the app as it is now.
+    fn grant(&self, request: &Request) -> Result<Granted, ApiError> {
+        let op = operation_of(&request.name).ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::InvalidField,
+                format!("subscription type {} is not supported", request.name),
+            )
+        })?;
+        let channel = channel(&request.options)?;
+        self.authorize(op, &channel)?;
+        Ok(Granted { op, channel })
+    }
+
+    /// Whether the connection may do `op` on `channel`, under its app as the registry has it now
+    /// (gone: refused as a handshake would be; the reload that removed it ends the connection).
+    pub(crate) fn authorize(
+        &self,
+        op: herald_auth::Operation,
+        channel: &ChannelName,
+    ) -> Result<(), ApiError> {
+        let app = self.current_app()?;
+        app.authorize(&lock(&self.identity).caller, op, channel.as_str())
+    }
+
+    fn current_app(&self) -> Result<Arc<App>, ApiError> {
+        self.apps.current().get(&self.app).cloned().ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::UnknownApplication,
+                format!("application {} does not exist", self.app),
+            )
+        })
+    }
+
+    /// The connection as presence listeners see it.
+    pub(crate) fn member(&self) -> Member {
+        Member {
+            connection_id: self.connection_id.clone(),
+            user_id: lock(&self.identity).caller.user_id().map(String::from),
+        }
+    }
+
+    /// Starts a granted subscription in the hub.
+    async fn start(
+        &self,
+        id: &str,
+        request: &Request,
+        channel: ChannelName,
+    ) -> Result<(), ApiError> {
+        match request.name.as_str() {
+            "PUB_SUB_CONNECT" => {
+                self.join(id, channel).await;
+                Ok(())
+            }
+            "PUB_SUB_MESSAGES" => {
+                let selector = parse_selector(frames::option(&request.options, "selector"))?;
+                self.listen(id, channel, Interest::Messages, selector).await
+            }
+            "PUB_SUB_COMMANDS" => self.listen(id, channel, Interest::Commands, None).await,
+            "PUB_SUB_USERS" => {
+                self.hub
+                    .subscribe_presence(&self.sink, id.into(), &self.app, &channel)
                     .await
             }
-            "PUB_SUB_USERS" => match channel(&request.options) {
-                Ok(channel) => {
-                    self.hub
-                        .subscribe_presence(&self.sink, id.into(), &self.app, &channel)
-                        .await
-                }
-                Err(err) => Err(err),
-            },
             other => Err(ApiError::new(
                 ErrorKind::InvalidField,
                 format!("subscription type {other} is not supported"),
             )),
-        };
+        }
+    }
+
+    /// `SUB_READY` (and for a join its first `SUB_RES`), or the subscription's failure.
+    fn answer(&self, socket: &SocketRef, request: &Request, outcome: Result<(), ApiError>) {
+        let id = request.id.as_str();
         match outcome {
             Ok(()) => {
                 let ready = emit(socket, "SUB_READY", &Ready { id });
@@ -275,8 +330,8 @@ impl Session {
     }
 
     /// The channels the connection joined, each once (it may join one under several ids).
-    fn joined_channels(&self) -> Vec<ChannelName> {
-        let joined = self.joined.lock().unwrap_or_else(|e| e.into_inner());
+    pub(crate) fn joined_channels(&self) -> Vec<ChannelName> {
+        let joined = lock(&self.joined);
         let channels: std::collections::HashSet<&ChannelName> = joined.values().collect();
         channels.into_iter().cloned().collect()
     }
@@ -293,7 +348,7 @@ impl Session {
         };
         if first {
             self.hub
-                .join_presence(&self.app, &channel, &self.member)
+                .join_presence(&self.app, &channel, &self.member())
                 .await;
         }
     }
@@ -301,11 +356,10 @@ impl Session {
     async fn listen(
         &self,
         id: &str,
-        options: &Value,
+        channel: ChannelName,
         interest: Interest,
         selector: Option<Selector>,
     ) -> Result<(), ApiError> {
-        let channel = channel(options)?;
         match self
             .hub
             .subscribe(
@@ -325,65 +379,8 @@ impl Session {
     }
 }
 
-fn channel(options: &Value) -> Result<ChannelName, ApiError> {
-    let name = frames::option(options, "channel").ok_or_else(|| {
-        ApiError::new(ErrorKind::InvalidChannelName, "options.channel is missing")
-    })?;
-    ChannelName::parse(name)
-}
-
-impl Session {
-    /// Answers a method call.
-    async fn call(&self, socket: &SocketRef, request: Request) {
-        let id = request.id.as_str();
-        let outcome = match request.name.as_str() {
-            "PUB_SUB_COMMAND" => self.command(socket, &request.options).await,
-            "SET_USER_TOKEN" => {
-                self.reidentify().await;
-                Ok(())
-            }
-            other => Err(ApiError::new(
-                ErrorKind::InvalidField,
-                format!("method {other} is not supported"),
-            )),
-        };
-        // What a failed answer means is emit's business: nothing is left to do here.
-        match outcome {
-            Ok(()) => emit(
-                socket,
-                "MET_RES",
-                &Answer {
-                    id,
-                    result: Value::Null,
-                },
-            ),
-            Err(err) => emit(socket, "MET_RES", &Failure::new(id, &err)),
-        };
-    }
-
-    /// `SET_USER_TOKEN`: tells the presence listeners of the connection's channels. herald has
-    /// no user accounts to resolve the token to, so the member's `userId` stays null.
-    async fn reidentify(&self) {
-        for channel in self.joined_channels() {
-            self.hub
-                .update_presence(&self.app, &channel, &self.member)
-                .await;
-        }
-    }
-
-    /// `PUB_SUB_COMMAND {channel, type, data}`: to the channel's command listeners on every node.
-    async fn command(&self, socket: &SocketRef, options: &Value) -> Result<(), ApiError> {
-        let command = Command {
-            app_id: self.app.clone(),
-            channel: channel(options)?,
-            kind: options.get("type").cloned().unwrap_or(Value::Null),
-            data: options.get("data").cloned().unwrap_or(Value::Null),
-            connection_id: socket.id.to_string(),
-            user_id: None,
-        };
-        self.hub.send_command(&command).await.map_err(|err| {
-            tracing::warn!(error = %err, "cannot send a command on the live bus");
-            ApiError::of(ErrorKind::QueueUnavailable)
-        })
-    }
+/// The state behind a session's lock, even if a thread panicked holding it: each update is one
+/// map operation, never left half done.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

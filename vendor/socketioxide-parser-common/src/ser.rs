@@ -34,6 +34,16 @@ pub fn serialize_packet(packet: Packet) -> Value {
             serialize_data(&mut buffer, &data);
             bins
         }
+        // PATCHED (herald): a message that is itself a JSON object is the payload, so that a
+        // refusal can carry more than a message (herald's `{code, message}`).
+        PacketData::ConnectError(ref message)
+            if message.starts_with('{')
+                && serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(message)
+                    .is_ok() =>
+        {
+            buffer.put_slice(message.as_bytes());
+            None
+        }
         PacketData::ConnectError(ref message) => {
             #[derive(serde::Serialize)]
             struct ErrorMessage<'a> {
@@ -244,5 +254,20 @@ mod tests {
     #[should_panic]
     fn panic_with_bad_value_type() {
         serialize_packet(Packet::event("test", Value::Bytes(Bytes::new())));
+    }
+
+    // PATCHED (herald): a connect error whose message is a JSON object is sent as the payload.
+    #[test]
+    fn connect_error_json_object_is_the_payload() {
+        let packet = Packet::connect_error("/app", r#"{"code":3064,"message":"bad"}"#.to_string());
+        assert_eq!(
+            serialize_packet(packet).as_str().unwrap().as_str(),
+            r#"4/app,{"code":3064,"message":"bad"}"#
+        );
+        let packet = Packet::connect_error("/app", "{not json".to_string());
+        assert_eq!(
+            serialize_packet(packet).as_str().unwrap().as_str(),
+            r#"4/app,{"message":"{not json"}"#
+        );
     }
 }

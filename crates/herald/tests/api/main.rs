@@ -23,6 +23,8 @@ mod presence;
 mod publish;
 mod readme;
 mod realtime;
+mod realtime_cors;
+mod realtime_security;
 mod reload;
 mod schedule_keys;
 mod schedule_wakeups;

@@ -101,7 +101,7 @@ async fn presence_listeners_get_the_listing_then_every_change(backend: Backend) 
     visitor
         .emit(
             "MET_REQ",
-            json!({"id": "t", "name": "SET_USER_TOKEN", "options": {"userToken": "token"}}),
+            json!({"id": "t", "name": "SET_USER_TOKEN", "options": {"userToken": null}}),
         )
         .await;
     assert_eq!(visitor.next_event(WAIT).await.0, "MET_RES");

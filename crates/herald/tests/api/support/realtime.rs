@@ -29,12 +29,39 @@ pub enum Connected {
 impl RtClient {
     /// Opens `ws://<address>/<app>/` with the SDK's handshake query and connects the namespace.
     pub async fn connect(address: SocketAddr, app: &str, api_key: &str) -> Connected {
-        let url = format!(
-            "ws://{address}/{app}/?apiKey={api_key}&clientId=test-client&userToken=null&EIO=4&transport=websocket"
-        );
+        Self::connect_as(address, app, api_key, None).await
+    }
+
+    /// [`RtClient::connect`] logged in with `user_token` (the SDK's `"null"` without one).
+    pub async fn connect_as(
+        address: SocketAddr,
+        app: &str,
+        api_key: &str,
+        user_token: Option<&str>,
+    ) -> Connected {
+        let url = handshake_url(address, app, api_key, user_token);
         let (socket, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("the realtime WebSocket opens");
+        Self::open(socket, app).await
+    }
+
+    /// [`RtClient::connect`] to a path that may not be served yet: `None` when its WebSocket
+    /// upgrade is refused (the path is no app's).
+    pub async fn try_connect(address: SocketAddr, app: &str, api_key: &str) -> Option<Self> {
+        let url = handshake_url(address, app, api_key, None);
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((socket, _)) => match Self::open(socket, app).await {
+                Connected::Yes(client) => Some(*client),
+                Connected::Refused(reason) => panic!("refused: {reason}"),
+            },
+            Err(tokio_tungstenite::tungstenite::Error::Http(_)) => None,
+            Err(err) => panic!("the realtime WebSocket neither opened nor was refused: {err}"),
+        }
+    }
+
+    /// Opens the namespace of `app` on an open WebSocket.
+    async fn open(socket: Socket, app: &str) -> Connected {
         let mut client = Self {
             socket,
             namespace: format!("/{app}"),
@@ -61,6 +88,24 @@ impl RtClient {
             Connected::Refused(serde_json::from_str(payload).expect("JSON"))
         } else {
             panic!("unexpected answer to CONNECT: {answer}")
+        }
+    }
+
+    /// `SET_USER_TOKEN` (`None`: logged out); the events that came before its answer, and the
+    /// answer.
+    pub async fn set_user_token(&mut self, token: Option<&str>) -> (Vec<(String, Value)>, Value) {
+        self.emit(
+            "MET_REQ",
+            serde_json::json!({"id": "tok", "name": "SET_USER_TOKEN", "options": {"userToken": token}}),
+        )
+        .await;
+        let mut before = Vec::new();
+        loop {
+            let (event, payload) = self.next_event(Duration::from_secs(10)).await;
+            if event == "MET_RES" && payload["id"] == "tok" {
+                return (before, payload);
+            }
+            before.push((event, payload));
         }
     }
 
@@ -129,6 +174,20 @@ impl RtClient {
         self.next_event(Duration::from_secs(10)).await
     }
 
+    /// Reads on until the server disconnects the namespace (`41/<app>,`), as the SDK hears a
+    /// server-side `disconnect()`; panics if it does not in time.
+    pub async fn disconnected_by_server(mut self, within: Duration) {
+        let until = Instant::now() + within;
+        let disconnect = format!("41{},", self.namespace);
+        loop {
+            let remaining = until.saturating_duration_since(Instant::now());
+            let text = self.next_text(remaining).await;
+            if text == disconnect {
+                return;
+            }
+        }
+    }
+
     /// Reads on until the server ends the connection, and asserts it did so cleanly: Engine.IO's
     /// close packet, then the WebSocket's closing handshake, never a broken connection.
     pub async fn closed_by_server(mut self, within: Duration) {
@@ -151,5 +210,42 @@ impl RtClient {
         }
         assert!(close_packet, "Engine.IO's close packet");
         assert!(close_frame, "a WebSocket close frame");
+    }
+}
+
+/// The SDK's handshake URL over a WebSocket, with `user_token` or the string `"null"`.
+pub fn handshake_url(
+    address: SocketAddr,
+    app: &str,
+    api_key: &str,
+    user_token: Option<&str>,
+) -> String {
+    let token = user_token.unwrap_or("null");
+    format!(
+        "ws://{address}/{app}/?apiKey={api_key}&clientId=test-client&userToken={token}&EIO=4&transport=websocket"
+    )
+}
+
+/// Opens the WebSocket upgrade of a handshake with an `Origin` header, as a browser page of
+/// `origin` does; the HTTP status of the refusal, if refused.
+pub async fn upgrade_from(
+    address: SocketAddr,
+    app: &str,
+    api_key: &str,
+    origin: &str,
+) -> Result<(), u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = handshake_url(address, app, api_key, None)
+        .into_client_request()
+        .expect("a WebSocket request");
+    request
+        .headers_mut()
+        .insert("origin", origin.parse().expect("an origin header"));
+    match tokio_tungstenite::connect_async(request).await {
+        Ok(_) => Ok(()),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(err) => panic!("the upgrade neither opened nor was refused: {err}"),
     }
 }
