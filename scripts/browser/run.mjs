@@ -43,6 +43,7 @@ const PUBLISH_DENIED = 'User does not have the permission to publish messages'
 const MESSAGE_ID = /^message:[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/
 // Longer than any one step's own timeouts in page.js, so the page reports first.
 const EVALUATE_MS = 30_000
+const LAUNCH_MS = 120_000
 
 /**
  * This process's environment without its HERALD_* variables: herald reads every HERALD_* as a
@@ -121,6 +122,8 @@ async function main() {
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
+    // Chromium's start is slow on a loaded machine (puppeteer's default gives it 30 s).
+    timeout: LAUNCH_MS,
     // --no-sandbox: CI and these machines run as root, where Chromium's sandbox cannot start.
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
   })
@@ -135,7 +138,7 @@ async function main() {
         console_.push(`response ${response.status()}: ${response.request().method()} ${response.url()}`)
       }
     })
-    await page.goto(pageUrl, { waitUntil: 'load' })
+    await page.goto(pageUrl, { waitUntil: 'load', timeout: LAUNCH_MS })
     console.log(`page ${pageUrl} (origin ${new URL(pageUrl).origin}), herald ${SERVER_URL}`)
     assert.notEqual(new URL(pageUrl).origin, new URL(SERVER_URL).origin, 'the page is of another origin')
 
