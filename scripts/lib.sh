@@ -49,3 +49,50 @@ ensure_services() {
     command -v rabbitmqctl >/dev/null && rabbitmqctl await_startup >/dev/null 2>&1 || true
   fi
 }
+
+# Prints the TOML of an app with HS256 user tokens signed with SECRET and the example permissions
+# of the security tests (crates/herald/tests/api/support/security.rs): `news` open to everyone;
+# on `orders.*` editors may publish, subscribe, read statuses and cancel, viewers may subscribe,
+# and the user `mallory` may do nothing whatever her roles; logged-in users may send and receive
+# commands and watch presence everywhere. Any browser origin may call it.
+# Usage: secured_app_toml ID API_KEY SECRET >>config.toml
+secured_app_toml() {
+  cat <<TOML
+[[apps]]
+id = "$1"
+api_key = "$2"
+cors_origins = ["*"]
+
+[apps.tokens]
+secrets = ["$3"]
+
+[[apps.permissions]]
+channel = "news"
+role = "NotAuthenticatedUser"
+grant = ["*"]
+
+[[apps.permissions]]
+channel = "news"
+role = "AuthenticatedUser"
+grant = ["*"]
+
+[[apps.permissions]]
+channel = "orders.*"
+role = "editor"
+grant = ["publish", "subscribe", "status", "cancel"]
+
+[[apps.permissions]]
+channel = "orders.*"
+role = "viewer"
+grant = ["subscribe"]
+
+[[apps.permissions]]
+channel = "orders.*"
+user = "mallory"
+deny = ["*"]
+
+[[apps.permissions]]
+role = "AuthenticatedUser"
+grant = ["command", "presence"]
+TOML
+}
