@@ -6,7 +6,40 @@
 use std::time::Duration;
 
 use crate::http::{self, Target};
-use crate::{bare, report, scrape, Args};
+use crate::{bare, report, scrape};
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The REST root of a running herald ingest: http://host:port/<app-id>/<api-key>.
+    #[arg(long)]
+    url: String,
+    /// RabbitMQ URL for the bare-client baseline (the broker herald publishes to).
+    #[arg(long)]
+    amqp_url: String,
+    /// Requests (and unconfirmed publishes) in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Seconds each measured phase runs.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Size of the published message's payload, in bytes.
+    #[arg(long, default_value_t = 256)]
+    message_bytes: usize,
+    /// Times the pair of peak measurements is repeated (the report gives medians).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// The amqp.prefix of the herald under test: its dispatch queue is emptied before each herald
+    /// phase, and its queues are deleted at the end.
+    #[arg(long)]
+    herald_prefix: String,
+    /// The REST root of an app with user tokens and permissions on the same herald: each round
+    /// measures it too, right after `--url`, publishing with `--user-token`.
+    #[arg(long, requires = "user_token")]
+    secured_url: Option<String>,
+    /// The user token the publishes to `--secured-url` carry.
+    #[arg(long)]
+    user_token: Option<String>,
+}
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let body = http::publish_body(args.message_bytes);
