@@ -72,6 +72,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         )
         .await?;
         bare::purge_dispatch(&args.amqp_url, &args.herald_prefix).await?;
+        // The secured app goes first in every other round, so neither side always follows the
+        // other's load.
+        let secured_first = round % 2 == 0;
+        let mut secured_rate = None;
+        if let (Some(secured), true) = (&secured, secured_first) {
+            secured_rate = Some(secured_phase(&args, secured, duration).await?);
+        }
         let before = scrape::snapshot(&args.url).await?;
         let herald = http::run_closed(&open, args.concurrency, duration).await?;
         let (confirm_ms, request_ms) = before.means_until(&scrape::snapshot(&args.url).await?);
@@ -81,24 +88,20 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             herald.rate(),
             herald.rate() / bare
         );
-        if let Some(secured) = &secured {
-            bare::purge_dispatch(&args.amqp_url, &args.herald_prefix).await?;
-            let run = http::run_closed(secured, args.concurrency, duration).await?;
-            anyhow::ensure!(
-                run.failed == 0,
-                "the secured app refused publishes: {:?}",
-                run.failures
-            );
+        bare::purge_dispatch(&args.amqp_url, &args.herald_prefix).await?;
+        if let (Some(secured), false) = (&secured, secured_first) {
+            secured_rate = Some(secured_phase(&args, secured, duration).await?);
+        }
+        if let Some(rate) = secured_rate {
             println!(
-                "round {round}: herald with a user token and permissions {:.0}/s (ratio to without {:.3})",
-                run.rate(),
-                run.rate() / herald.rate()
+                "round {round}: herald with a user token and permissions {rate:.0}/s (ratio to without {:.3}, {})",
+                rate / herald.rate(),
+                if secured_first { "measured first" } else { "measured second" }
             );
-            secured_rates.push((run.rate(), run.rate() / herald.rate()));
+            secured_rates.push((rate, rate / herald.rate()));
         }
         bare_rates.push(bare);
         herald_runs.push(herald);
-        bare::purge_dispatch(&args.amqp_url, &args.herald_prefix).await?;
     }
     let herald_peak = report::median(herald_runs.iter().map(|r| r.rate()).collect());
     let half = http::run_open(&open, herald_peak / 2.0, duration).await?;
@@ -110,4 +113,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         println!("ratio with / without security              {ratio:>9.3}     (median of per-round ratios)");
     }
     Ok(())
+}
+
+/// One closed-loop phase of publishes to the secured app; its rate.
+async fn secured_phase(args: &Args, secured: &Target, duration: Duration) -> anyhow::Result<f64> {
+    let run = http::run_closed(secured, args.concurrency, duration).await?;
+    anyhow::ensure!(
+        run.failed == 0,
+        "the secured app refused publishes: {:?}",
+        run.failures
+    );
+    bare::purge_dispatch(&args.amqp_url, &args.herald_prefix).await?;
+    Ok(run.rate())
 }
