@@ -12,6 +12,7 @@ on_both_backends!(
     a_publish_is_granted_or_refused_with_5007_by_the_channel_permissions,
     a_bad_user_token_is_refused_with_3064_saying_why,
     a_reloaded_grant_takes_effect_on_the_next_request,
+    within_one_level_a_deny_beats_a_grant,
 );
 
 async fn secured(backend: Backend) -> TestApp {
@@ -99,4 +100,23 @@ async fn a_reloaded_grant_takes_effect_on_the_next_request(backend: Backend) {
         .replace(AppRegistry::build(&config.apps, false).expect("the new configuration builds"));
     let (status, body) = publish_as(&app, "private", Some(&editor)).await;
     assert_eq!(status, 200, "{body}");
+}
+
+async fn within_one_level_a_deny_beats_a_grant(backend: Backend) {
+    let mut config = test_config(backend, &fresh_prefix());
+    secure(&mut config);
+    // Both on the channel level: editors may publish to orders.*, interns may not.
+    config.apps[0].permissions.push(permission(
+        Some("orders.*"),
+        Some("intern"),
+        None,
+        &[],
+        &["publish"],
+    ));
+    let app = TestApp::spawn_with(Role::Standalone, config).await;
+    let editor = token("erin", &["editor"]);
+    let editor_and_intern = token("ian", &["editor", "intern"]);
+    assert_eq!(publish_as(&app, "orders.eu", Some(&editor)).await.0, 200);
+    let (status, body) = publish_as(&app, "orders.eu", Some(&editor_and_intern)).await;
+    assert_eq!((status, body["code"].as_u64()), (403, Some(5007)), "{body}");
 }
