@@ -127,3 +127,50 @@ fn missing_config_file_is_an_error() {
     let err = Config::load(Some(Path::new("/nonexistent/herald.toml"))).unwrap_err();
     assert!(matches!(err, ConfigError::MissingFile(_)));
 }
+
+#[test]
+fn the_example_of_docs_security_loads_and_decides_as_it_says() {
+    let docs = include_str!("../../../../docs/security.md");
+    let example = docs
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/security.md has a TOML example");
+    Jail::expect_with(|jail| {
+        jail.clear_env();
+        jail.create_file("herald.toml", example)?;
+        let config = Config::load(Some(Path::new("herald.toml"))).unwrap();
+        let registry = config.app_registry().unwrap();
+        let shop = registry.by_path("shop", "shop-js-key").unwrap();
+        assert_eq!(&*shop.key_role, "JSUser");
+        let app = shop.app;
+        let as_user = |id: &str, roles: &[&str]| {
+            herald_auth::Caller::new(
+                "RestUser",
+                Some(herald_auth::User {
+                    id: id.into(),
+                    roles: roles.iter().map(|r| r.to_string()).collect(),
+                }),
+            )
+        };
+        let anonymous = herald_auth::Caller::new("RestUser", None);
+        let publish = herald_auth::Operation::Publish;
+        assert!(app.authorize(&anonymous, publish, "news").is_ok());
+        assert!(app
+            .authorize(&as_user("erin", &["editor"]), publish, "orders.eu")
+            .is_ok());
+        assert!(app
+            .authorize(&as_user("vic", &["viewer"]), publish, "orders.eu")
+            .is_err());
+        assert!(app
+            .authorize(&as_user("mallory", &["editor"]), publish, "orders.eu")
+            .is_err());
+        assert!(app
+            .authorize(&as_user("erin", &["editor"]), publish, "private")
+            .is_err());
+        assert!(
+            app.allows_origin("https://shop.example") && !app.allows_origin("https://evil.example")
+        );
+        Ok(())
+    });
+}
