@@ -50,11 +50,6 @@ impl Caller {
         self.user_id.as_deref()
     }
 
-    /// The user id, shared (presence and commands carry it).
-    pub fn shared_user_id(&self) -> Option<Arc<str>> {
-        self.user_id.clone()
-    }
-
     pub fn roles(&self) -> impl Iterator<Item = &str> {
         self.roles.iter().map(String::as_str)
     }

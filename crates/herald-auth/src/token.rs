@@ -49,11 +49,6 @@ impl TokenVerifier {
         })
     }
 
-    /// Whether the app has any key to check tokens with.
-    pub fn has_keys(&self) -> bool {
-        !self.keys.is_empty()
-    }
-
     /// The user `token` names, or Backendless's 3064 saying what is wrong with it.
     pub fn verify(&self, token: &str) -> Result<User, ApiError> {
         let now = jsonwebtoken::get_current_timestamp();
