@@ -16,7 +16,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import Backendless from 'backendless'
 
-import { assertHeadersAreStrings, waitFor } from './support.mjs'
+import { assertHeadersAreStrings, connectionId, listenersReady, recorder, waitFor } from './support.mjs'
 
 const SERVER_URL = (process.env.HERALD_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '')
 const APP_ID = process.env.HERALD_APP_ID || 'herald-dev'
@@ -113,41 +113,6 @@ async function joinChannel(app, name) {
     throw error
   }
   return channel
-}
-
-/**
- * Waits until herald has accepted every message listener of `channel` (the SDK marks a
- * subscription ready on SUB_READY, or on its first SUB_RES), so that messages published from
- * now on must reach them. `channel.subscriptions.MESSAGE` is the SDK's own listener store.
- */
-async function listenersReady(channel, count) {
-  const listeners = () => channel.subscriptions.MESSAGE || []
-  await waitFor(
-    () => listeners().length === count && listeners().every(l => l.subscription.isReady()),
-    RT_CONNECT_MS,
-    () => `SUB_READY for the message listeners (${listeners().filter(l => l.subscription.isReady()).length}` +
-      ` of ${listeners().length} ready, ${count} expected)`,
-  )
-}
-
-/** The connection id herald gave the app's realtime connection (socket.io's socket id). */
-async function connectionId(app) {
-  const socket = await app.RT.session.getSocket()
-  const id = socket.ioSocket.id
-  assert.equal(typeof id, 'string')
-  return id
-}
-
-/** A message listener recording what it receives, with the time it arrived. */
-function recorder() {
-  const received = []
-  const errors = []
-  return {
-    received,
-    errors,
-    callback: message => received.push({ at: Date.now(), message }),
-    onError: error => errors.push(error),
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -276,7 +241,7 @@ for (const mode of MODES) {
         const selected = recorder()
         channel.addMessageListener(all.callback, all.onError)
         channel.addMessageListener('foo > 10', selected.callback, selected.onError)
-        await listenersReady(channel, 2)
+        await listenersReady(channel, 'MESSAGE', 2)
 
         // The JS SDK's own e2e set, then a marker that both listeners must get, last.
         const sends = [
@@ -375,7 +340,7 @@ for (const mode of MODES) {
       try {
         const got = recorder()
         channel.addMessageListener(got.callback, got.onError)
-        await listenersReady(channel, 1)
+        await listenersReady(channel, 'MESSAGE', 1)
         const before = await app.Messaging.publish(name, 'before')
         await waitFor(() => got.received.length >= 1, DELIVERY_MS, 'the message before the reconnect')
 
@@ -461,11 +426,11 @@ for (const mode of MODES) {
       try {
         const got = recorder()
         channel.addMessageListener(got.callback, got.onError)
-        await listenersReady(channel, 1)
+        await listenersReady(channel, 'MESSAGE', 1)
         const witnessChannel = await joinChannel(other, name)
         const witness = recorder()
         witnessChannel.addMessageListener(witness.callback, witness.onError)
-        await listenersReady(witnessChannel, 1)
+        await listenersReady(witnessChannel, 'MESSAGE', 1)
 
         const first = await app.Messaging.publish(name, 'joined')
         await waitFor(() => got.received.length >= 1, DELIVERY_MS, 'the message before leave()')
@@ -504,7 +469,7 @@ for (const mode of MODES) {
       try {
         const got = recorder()
         channel.addMessageListener(got.callback, got.onError)
-        await listenersReady(channel, 1)
+        await listenersReady(channel, 'MESSAGE', 1)
 
         const publishAt = Date.now() + 1500
         const answer = await app.Messaging.publish(
