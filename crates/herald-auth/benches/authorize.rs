@@ -2,7 +2,7 @@
 //! deciding a permission on an app with global, channel and pattern rules.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use herald_auth::permissions::{Operation, Operations, Permissions};
+use herald_auth::permissions::{Operation, Permissions};
 use herald_auth::settings::{PermissionConfig, TokenSettings};
 use herald_auth::token::TokenVerifier;
 use herald_auth::Caller;
@@ -11,22 +11,6 @@ use std::hint::black_box;
 use std::time::Duration;
 
 const SECRET: &str = "a-bench-secret-that-is-at-least-32-bytes";
-
-fn rule(
-    channel: Option<&str>,
-    role: Option<&str>,
-    user: Option<&str>,
-    grant: &[Operation],
-    deny: &[Operation],
-) -> PermissionConfig {
-    PermissionConfig {
-        channel: channel.map(Into::into),
-        role: role.map(Into::into),
-        user: user.map(Into::into),
-        grant: Operations::of(grant),
-        deny: Operations::of(deny),
-    }
-}
 
 fn bench(c: &mut Criterion) {
     let settings = TokenSettings {
@@ -63,21 +47,21 @@ fn bench(c: &mut Criterion) {
     );
 
     let mut configs = vec![
-        rule(
+        PermissionConfig::new(
             None,
             Some("AuthenticatedUser"),
             None,
             &[Operation::Subscribe],
             &[],
         ),
-        rule(
+        PermissionConfig::new(
             Some("orders.*"),
             Some("editor"),
             None,
             &[Operation::Publish],
             &[],
         ),
-        rule(
+        PermissionConfig::new(
             Some("orders.secret"),
             None,
             Some("mallory"),
@@ -86,7 +70,7 @@ fn bench(c: &mut Criterion) {
         ),
     ];
     for n in 0..50 {
-        configs.push(rule(
+        configs.push(PermissionConfig::new(
             Some(&format!("team-{n}")),
             Some(&format!("team-{n}")),
             None,

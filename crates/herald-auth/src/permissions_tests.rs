@@ -1,22 +1,6 @@
 use super::*;
 use crate::caller::User;
 
-fn rule(
-    channel: Option<&str>,
-    role: Option<&str>,
-    user: Option<&str>,
-    grant: &[Operation],
-    deny: &[Operation],
-) -> PermissionConfig {
-    PermissionConfig {
-        channel: channel.map(Into::into),
-        role: role.map(Into::into),
-        user: user.map(Into::into),
-        grant: Operations::of(grant),
-        deny: Operations::of(deny),
-    }
-}
-
 fn user(id: &str, roles: &[&str]) -> Caller {
     Caller::new(
         "RestUser",
@@ -43,7 +27,14 @@ fn no_permissions_grant_everything() {
 
 #[test]
 fn no_grant_anywhere_means_denied() {
-    let p = Permissions::build(&[rule(None, Some("editor"), None, &[Publish], &[])]).unwrap();
+    let p = Permissions::build(&[PermissionConfig::new(
+        None,
+        Some("editor"),
+        None,
+        &[Publish],
+        &[],
+    )])
+    .unwrap();
     assert!(p.allows(&user("u", &["editor"]), Publish, "news"));
     assert!(!p.allows(&user("u", &["editor"]), Subscribe, "news"));
     assert!(!p.allows(&anonymous(), Publish, "news"));
@@ -52,8 +43,8 @@ fn no_grant_anywhere_means_denied() {
 #[test]
 fn within_one_level_a_deny_beats_a_grant() {
     let p = Permissions::build(&[
-        rule(Some("news"), Some("editor"), None, &[Publish], &[]),
-        rule(Some("news"), Some("intern"), None, &[], &[Publish]),
+        PermissionConfig::new(Some("news"), Some("editor"), None, &[Publish], &[]),
+        PermissionConfig::new(Some("news"), Some("intern"), None, &[], &[Publish]),
     ])
     .unwrap();
     assert!(p.allows(&user("u", &["editor"]), Publish, "news"));
@@ -63,21 +54,21 @@ fn within_one_level_a_deny_beats_a_grant() {
 #[test]
 fn the_user_level_beats_the_role_level_and_the_channel_beats_global() {
     let p = Permissions::build(&[
-        rule(
+        PermissionConfig::new(
             None,
             Some("AuthenticatedUser"),
             None,
             &[Publish, Subscribe],
             &[],
         ),
-        rule(
+        PermissionConfig::new(
             Some("news"),
             Some("AuthenticatedUser"),
             None,
             &[],
             &[Publish],
         ),
-        rule(Some("news"), None, Some("alice"), &[Publish], &[]),
+        PermissionConfig::new(Some("news"), None, Some("alice"), &[Publish], &[]),
     ])
     .unwrap();
     assert!(
@@ -101,8 +92,8 @@ fn the_user_level_beats_the_role_level_and_the_channel_beats_global() {
 #[test]
 fn glob_patterns_cover_their_channels_and_combine_with_exact_names() {
     let p = Permissions::build(&[
-        rule(Some("orders.*"), Some("editor"), None, &[Publish], &[]),
-        rule(Some("orders.secret"), Some("editor"), None, &[], &[Publish]),
+        PermissionConfig::new(Some("orders.*"), Some("editor"), None, &[Publish], &[]),
+        PermissionConfig::new(Some("orders.secret"), Some("editor"), None, &[], &[Publish]),
     ])
     .unwrap();
     let editor = user("u", &["editor"]);
@@ -129,26 +120,32 @@ fn star_names_every_operation() {
 fn bad_entries_are_refused_with_their_index() {
     let cases = [
         (
-            rule(None, None, Some("u"), &[Publish], &[]),
+            PermissionConfig::new(None, None, Some("u"), &[Publish], &[]),
             "needs a channel",
         ),
         (
-            rule(Some("c"), Some("r"), Some("u"), &[Publish], &[]),
+            PermissionConfig::new(Some("c"), Some("r"), Some("u"), &[Publish], &[]),
             "exactly one",
         ),
-        (rule(Some("c"), None, None, &[Publish], &[]), "exactly one"),
         (
-            rule(Some("c"), Some("r"), None, &[], &[]),
+            PermissionConfig::new(Some("c"), None, None, &[Publish], &[]),
+            "exactly one",
+        ),
+        (
+            PermissionConfig::new(Some("c"), Some("r"), None, &[], &[]),
             "grants and denies nothing",
         ),
         (
-            rule(Some("orders.[x"), Some("r"), None, &[Publish], &[]),
+            PermissionConfig::new(Some("orders.[x"), Some("r"), None, &[Publish], &[]),
             "channel pattern",
         ),
     ];
     for (entry, wanted) in cases {
-        let err = Permissions::build(&[rule(None, Some("ok"), None, &[Publish], &[]), entry])
-            .unwrap_err();
+        let err = Permissions::build(&[
+            PermissionConfig::new(None, Some("ok"), None, &[Publish], &[]),
+            entry,
+        ])
+        .unwrap_err();
         assert!(
             err.starts_with("permissions[1]: ") && err.contains(wanted),
             "{err}"

@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::operation::Operations;
+use crate::operation::{Operation, Operations};
 
 /// The development app `cargo run` serves when no app is configured.
 pub const DEV_APP_ID: &str = "herald-dev";
@@ -158,6 +158,26 @@ pub struct PermissionConfig {
     pub grant: Operations,
     #[serde(default)]
     pub deny: Operations,
+}
+
+impl PermissionConfig {
+    /// The entry granting `grant` and denying `deny` to `role` or `user`, on `channel` or (None)
+    /// everywhere: as a configuration file spells it.
+    pub fn new(
+        channel: Option<&str>,
+        role: Option<&str>,
+        user: Option<&str>,
+        grant: &[Operation],
+        deny: &[Operation],
+    ) -> Self {
+        Self {
+            channel: channel.map(Into::into),
+            role: role.map(Into::into),
+            user: user.map(Into::into),
+            grant: Operations::of(grant),
+            deny: Operations::of(deny),
+        }
+    }
 }
 
 fn app_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
